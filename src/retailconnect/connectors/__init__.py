@@ -1,0 +1,1 @@
+"""Connectors: one subpackage per external system (auth, client, webhooks, wire models, mappers)."""

@@ -1,0 +1,20 @@
+"""Scaffolding shared by the vendor simulators: request log, fault injection, running a server on a
+loopback port (in-process thread or its own process), signed webhook delivery with retries."""
+
+from .faults import FaultPlan as FaultPlan
+from .faults import FaultMiddleware as FaultMiddleware
+from .reqlog import RequestLog as RequestLog
+from .reqlog import RequestLogMiddleware as RequestLogMiddleware
+from .server import ServerHandle as ServerHandle
+from .server import free_port as free_port
+from .server import start_in_thread as start_in_thread
+
+__all__ = [
+    "FaultMiddleware",
+    "FaultPlan",
+    "RequestLog",
+    "RequestLogMiddleware",
+    "ServerHandle",
+    "free_port",
+    "start_in_thread",
+]
