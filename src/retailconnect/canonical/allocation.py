@@ -68,6 +68,10 @@ def refundable(paid: Money, already_refunded: Money, requested: Money) -> Money:
     if requested > remaining:
         raise InputError(
             f"refund of {requested} exceeds the {remaining} still refundable on this line",
-            context={"paid": str(paid), "already_refunded": str(already_refunded), "requested": str(requested)},
+            context={
+                "paid": str(paid),
+                "already_refunded": str(already_refunded),
+                "requested": str(requested),
+            },
         )
     return requested

@@ -183,9 +183,7 @@ class Settlement(Entity):
     def _net(self) -> Settlement:
         fee_total = Money.sum([f.amount for f in self.fees], self.currency)
         if self.gross - fee_total != self.net:
-            raise ValueError(
-                f"net {self.net.amount} != gross {self.gross.amount} - fees {fee_total.amount}"
-            )
+            raise ValueError(f"net {self.net.amount} != gross {self.gross.amount} - fees {fee_total.amount}")
         return self
 
     @property

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -49,7 +49,11 @@ def map_transport_errors(system: str, operation: str) -> Iterator[None]:
 
 
 def classify_response(
-    response: httpx.Response, *, system: str, operation: str, message: str | None = None,
+    response: httpx.Response,
+    *,
+    system: str,
+    operation: str,
+    message: str | None = None,
     context: dict[str, Any] | None = None,
 ) -> ConnectorError | None:
     """None for a 2xx/3xx; otherwise the error to raise (the caller raises it)."""
@@ -59,9 +63,13 @@ def classify_response(
     ctx = {"system": system, "operation": operation, "status": status, **(context or {})}
     text = message or f"{system} {operation}: HTTP {status}"
     if status == 429:
-        return RateLimitError(text, context=ctx, retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+        return RateLimitError(
+            text, context=ctx, retry_after=retry_after_seconds(response.headers.get("Retry-After"))
+        )
     if status >= 500 or status in (408,):
-        return TransientError(text, context=ctx, retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+        return TransientError(
+            text, context=ctx, retry_after=retry_after_seconds(response.headers.get("Retry-After"))
+        )
     if status in (401, 403):
         return AuthError(text, context=ctx)
     return VendorRejectedError(text, context=ctx)

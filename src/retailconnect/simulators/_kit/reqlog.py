@@ -107,6 +107,10 @@ class RequestLogMiddleware:
             await self.app(scope, receive, _send)
         finally:
             self.log.end(
-                scope["method"], scope["path"], scope.get("query_string", b"").decode(), status, started,
+                scope["method"],
+                scope["path"],
+                scope.get("query_string", b"").decode(),
+                status,
+                started,
                 in_flight,
             )

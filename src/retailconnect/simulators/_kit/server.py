@@ -33,7 +33,9 @@ class ServerHandle:
         self.thread.join(timeout)
 
 
-def start_in_thread(app: Any, port: int | None = None, host: str = "127.0.0.1", timeout: float = 10.0) -> ServerHandle:
+def start_in_thread(
+    app: Any, port: int | None = None, host: str = "127.0.0.1", timeout: float = 10.0
+) -> ServerHandle:
     """Start ``app`` with uvicorn in a daemon thread and wait until it accepts connections."""
     port = port or free_port()
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
