@@ -1,0 +1,482 @@
+"""ShopifyClient: the GraphQL Admin API (``/admin/api/{version}/graphql.json``) as the flows need it.
+
+Throttle: Shopify charges each query a cost against a leaky bucket (``extensions.cost.throttleStatus``:
+maximumAvailable, currentlyAvailable, restoreRate). The client keeps its own copy of that bucket, initialised
+from the first throttleStatus it sees (never a hard-coded restore rate), waits before a call when the bucket
+lacks the expected cost, and still retries a THROTTLED answer, an HTTP 429 (Retry-After) and 5xx/transport
+errors with jittered exponential backoff (tenacity).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from retailconnect.canonical import InventoryLevel, Money, Refund, Shipment
+from retailconnect.connectors._kit import classify_response, map_transport_errors
+from retailconnect.errors import RateLimitError, TransientError, VendorRejectedError
+
+from .auth import ShopifyAccessToken
+from .errors import graphql_error, user_errors
+from .pagination import CursorPager
+from .wire import QueryCost, gid, legacy_id
+
+__all__ = ["CostBucket", "ShopifyClient"]
+
+MAX_INPUT_ITEMS = 250  # Shopify caps array inputs at 250 items
+
+
+class CostBucket:
+    """Client-side copy of Shopify's leaky bucket. Unknown until the first throttleStatus arrives."""
+
+    def __init__(self) -> None:
+        self.maximum: float | None = None
+        self.available: float = 0.0
+        self.restore_rate: float | None = None
+        self._at = time.monotonic()
+        self._reserved = 0.0
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        if self.restore_rate is not None and self.maximum is not None:
+            self.available = min(self.maximum, self.available + (now - self._at) * self.restore_rate)
+        self._at = now
+
+    async def acquire(self, cost: float) -> float:
+        """Wait until ``cost`` points are available and reserve them; returns the seconds waited."""
+        waited = 0.0
+        async with self._lock:
+            while True:
+                if self.restore_rate is None or self.maximum is None:
+                    break  # nothing known yet: the first answer teaches us
+                self._refill()
+                need = min(cost, self.maximum)
+                if self.available - self._reserved >= need:
+                    break
+                delay = (need - (self.available - self._reserved)) / self.restore_rate
+                await asyncio.sleep(delay)
+                waited += delay
+            self._reserved += cost
+        return waited
+
+    def release(self, cost: float) -> None:
+        self._reserved = max(0.0, self._reserved - cost)
+
+    def update(self, cost: QueryCost) -> None:
+        ts = cost.throttleStatus
+        if ts is None:
+            return
+        self.maximum = ts.maximumAvailable
+        self.restore_rate = ts.restoreRate
+        self.available = ts.currentlyAvailable
+        self._at = time.monotonic()
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    base = min(8.0, 0.1 * (2 ** (state.attempt_number - 1)))
+    jitter = random.uniform(0, base)
+    if isinstance(exc, TransientError) and exc.retry_after is not None:
+        return float(exc.retry_after) + jitter * 0.1
+    return jitter + base / 2
+
+
+class ShopifyClient:
+    """Implements connectors._kit.ChannelSystem for Shopify."""
+
+    system = "shopify"
+
+    def __init__(
+        self,
+        shop_domain_or_base_url: str,
+        access_token: str,
+        *,
+        api_version: str = "2025-01",
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout | float = httpx.Timeout(10.0, connect=3.0),
+        max_attempts: int = 8,
+        default_cost: float = 10.0,
+    ) -> None:
+        base = shop_domain_or_base_url.rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            base = f"https://{base}"
+        self.api_version = api_version
+        self.path = f"/admin/api/{api_version}/graphql.json"
+        self._http = httpx.AsyncClient(
+            base_url=base, auth=ShopifyAccessToken(access_token), transport=transport, timeout=timeout
+        )
+        self.bucket = CostBucket()
+        self.max_attempts = max_attempts
+        self.default_cost = default_cost
+        self._op_cost: dict[str, float] = {}
+        self.throttled_answers = 0  # THROTTLED GraphQL errors + HTTP 429 seen
+        self.calls = 0
+        self._inventory_items: dict[str, str] = {}  # sku -> InventoryItem GID
+        self._variants: dict[str, tuple[str, str]] = {}  # sku -> (ProductVariant GID, Product GID)
+        self._locations: dict[str, str] = {}  # name / id / gid -> Location GID
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ShopifyClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- transport ---------------------------------------------------------------------------------
+    async def _once(self, query: str, variables: Mapping[str, Any] | None, operation: str) -> dict[str, Any]:
+        cost = self._op_cost.get(operation, self.default_cost)
+        await self.bucket.acquire(cost)
+        try:
+            with map_transport_errors("shopify", operation):
+                resp = await self._http.post(
+                    self.path, json={"query": query, "variables": dict(variables or {})}
+                )
+        finally:
+            self.bucket.release(cost)
+        self.calls += 1
+        err = classify_response(resp, system="shopify", operation=operation)
+        if err is not None:
+            if isinstance(err, RateLimitError):
+                self.throttled_answers += 1
+            raise err
+        try:
+            body = resp.json()
+        except ValueError:
+            raise TransientError(
+                f"shopify {operation}: answer is not JSON", context={"status": resp.status_code}
+            ) from None
+        qc = QueryCost.model_validate(((body.get("extensions") or {}).get("cost")) or {})
+        self.bucket.update(qc)
+        if qc.requestedQueryCost is not None:
+            self._op_cost[operation] = float(qc.requestedQueryCost)
+        gerr = graphql_error(body, operation)
+        if gerr is not None:
+            if isinstance(gerr, RateLimitError):
+                self.throttled_answers += 1
+            raise gerr
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise VendorRejectedError(
+                f"shopify {operation}: no data in answer", context={"system": "shopify"}
+            )
+        return data
+
+    async def execute(
+        self, query: str, variables: Mapping[str, Any] | None = None, *, operation: str = "graphql"
+    ) -> dict[str, Any]:
+        """Run one GraphQL document; retries throttling, 429 and transient failures; returns ``data``."""
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=_wait,
+            retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._once(query, variables, operation)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- lookups -----------------------------------------------------------------------------------
+    async def resolve_skus(self, skus: list[str]) -> dict[str, str]:
+        """SKU -> InventoryItem GID (cached); unknown SKUs are absent from the answer."""
+        missing = sorted({s for s in skus if s not in self._inventory_items})
+        for i in range(0, len(missing), 50):
+            chunk = missing[i : i + 50]
+            q = " OR ".join(f'sku:"{s}"' for s in chunk)
+            pager = CursorPager()
+            while not pager.done:
+                data = await self.execute(
+                    _Q_VARIANTS, {"q": q, "after": pager.after}, operation="productVariants"
+                )
+                conn = data["productVariants"]
+                for edge in conn["edges"]:
+                    n = edge["node"]
+                    if n.get("sku"):
+                        self._inventory_items[n["sku"]] = n["inventoryItem"]["id"]
+                        self._variants[n["sku"]] = (n["id"], n["product"]["id"])
+                pager.advance(conn)
+        return {s: self._inventory_items[s] for s in skus if s in self._inventory_items}
+
+    async def resolve_location(self, location: str) -> str:
+        if location.startswith("gid://"):
+            return location
+        if location not in self._locations:
+            data = await self.execute(_Q_LOCATIONS, operation="locations")
+            for edge in data["locations"]["edges"]:
+                n = edge["node"]
+                self._locations[n["name"]] = n["id"]
+                self._locations[legacy_id(n["id"])] = n["id"]
+        if location not in self._locations:
+            raise VendorRejectedError(
+                f"shopify has no location {location!r}", context={"system": "shopify", "location": location}
+            )
+        return self._locations[location]
+
+    # -- ChannelSystem -----------------------------------------------------------------------------
+    async def set_inventory(self, levels: list[InventoryLevel]) -> int:
+        """Set ``available`` per SKU per location (``inventorySetQuantities``, batches of <= 250)."""
+        items = await self.resolve_skus([lv.sku for lv in levels])
+        unknown = sorted({lv.sku for lv in levels if lv.sku not in items})
+        quantities = []
+        for lv in levels:
+            if lv.sku in items:
+                quantities.append(
+                    {
+                        "inventoryItemId": items[lv.sku],
+                        "locationId": await self.resolve_location(lv.location),
+                        "quantity": int(lv.available if lv.available is not None else lv.on_hand),
+                    }
+                )
+        applied = 0
+        for i in range(0, len(quantities), MAX_INPUT_ITEMS):
+            batch = quantities[i : i + MAX_INPUT_ITEMS]
+            data = await self.execute(
+                _M_SET_QTY,
+                {
+                    "input": {
+                        "name": "available",
+                        "reason": "correction",
+                        "ignoreCompareQuantity": True,
+                        "quantities": batch,
+                    }
+                },
+                operation="inventorySetQuantities",
+            )
+            user_errors(data["inventorySetQuantities"], "inventorySetQuantities")
+            applied += len(batch)
+        if unknown:
+            raise VendorRejectedError(
+                f"shopify has no variant with SKU(s) {', '.join(unknown)}; {applied} level(s) applied",
+                context={"system": "shopify", "unknown_skus": unknown, "applied": applied},
+            )
+        return applied
+
+    async def post_fulfillment(self, shipment: Shipment, *, order_external_id: str) -> str:
+        """Fulfil the order's open fulfillment orders for the shipment's lines, with tracking; returns the
+        Fulfillment GID."""
+        data = await self.execute(
+            _Q_FULFILLMENT_ORDERS, {"id": gid("Order", order_external_id)}, operation="fulfillmentOrders"
+        )
+        order = data.get("order")
+        if not order:
+            raise VendorRejectedError(
+                f"shopify has no order {order_external_id}",
+                context={"system": "shopify", "order": order_external_id},
+            )
+        wanted: dict[str, int] = {}
+        for ln in shipment.lines:
+            wanted[ln.sku] = wanted.get(ln.sku, 0) + ln.quantity
+        by_fo: list[dict[str, Any]] = []
+        for fo_edge in order["fulfillmentOrders"]["edges"]:
+            fo = fo_edge["node"]
+            if fo["status"] not in ("OPEN", "IN_PROGRESS", "SCHEDULED"):
+                continue
+            items = []
+            for li_edge in fo["lineItems"]["edges"]:
+                li = li_edge["node"]
+                sku = (li.get("lineItem") or {}).get("sku") or ""
+                take = min(wanted.get(sku, 0), int(li["remainingQuantity"]))
+                if take > 0:
+                    items.append({"id": li["id"], "quantity": take})
+                    wanted[sku] -= take
+            if items:
+                by_fo.append({"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items})
+        if not by_fo:
+            raise VendorRejectedError(
+                f"nothing left to fulfil on shopify order {order_external_id} for this shipment",
+                context={"system": "shopify", "order": order_external_id, "skus": sorted(wanted)},
+            )
+        tracking = {
+            k: v
+            for k, v in (
+                ("company", shipment.carrier),
+                ("number", shipment.tracking_number),
+                ("url", shipment.tracking_url),
+            )
+            if v
+        }
+        data = await self.execute(
+            _M_FULFILLMENT_CREATE,
+            {
+                "fulfillment": {
+                    "lineItemsByFulfillmentOrder": by_fo,
+                    "trackingInfo": tracking,
+                    "notifyCustomer": True,
+                }
+            },
+            operation="fulfillmentCreate",
+        )
+        user_errors(data["fulfillmentCreate"], "fulfillmentCreate", {"order": order_external_id})
+        return str(data["fulfillmentCreate"]["fulfillment"]["id"])
+
+    async def refund(self, refund: Refund, *, order_external_id: str) -> str:
+        lines = [
+            {
+                "lineItemId": gid("LineItem", ln.order_line_id),
+                "quantity": ln.quantity,
+                "restockType": "RETURN" if ln.restock else "NO_RESTOCK",
+            }
+            for ln in refund.lines
+            if ln.order_line_id and ln.quantity > 0
+        ]
+        inp: dict[str, Any] = {
+            "orderId": gid("Order", order_external_id),
+            "refundLineItems": lines,
+            "notify": False,
+        }
+        if refund.reason:
+            inp["note"] = refund.reason
+        if refund.shipping is not None and not refund.shipping.is_zero():
+            inp["shipping"] = {"amount": format(refund.shipping.amount, "f")}
+        data = await self.execute(_M_REFUND_CREATE, {"input": inp}, operation="refundCreate")
+        user_errors(data["refundCreate"], "refundCreate", {"order": order_external_id})
+        return str(data["refundCreate"]["refund"]["id"])
+
+    async def tag_order(self, order_external_id: str, tags: list[str], note: str | None = None) -> None:
+        oid = gid("Order", order_external_id)
+        if tags:
+            data = await self.execute(_M_TAGS_ADD, {"id": oid, "tags": tags}, operation="tagsAdd")
+            user_errors(data["tagsAdd"], "tagsAdd", {"order": order_external_id})
+        if note is not None:
+            data = await self.execute(
+                _M_ORDER_UPDATE, {"input": {"id": oid, "note": note}}, operation="orderUpdate"
+            )
+            user_errors(data["orderUpdate"], "orderUpdate", {"order": order_external_id})
+
+    async def update_variant_prices(
+        self, prices: Mapping[str, Money], compare_at: Mapping[str, Money] | None = None
+    ) -> int:
+        """Set variant prices by SKU (``productVariantsBulkUpdate``, one call per product); returns the count."""
+        await self.resolve_skus(list(prices))
+        unknown = sorted(s for s in prices if s not in self._variants)
+        if unknown:
+            raise VendorRejectedError(
+                f"shopify has no variant with SKU(s) {', '.join(unknown)}",
+                context={"system": "shopify", "unknown_skus": unknown},
+            )
+        by_product: dict[str, list[dict[str, Any]]] = {}
+        for sku, price in prices.items():
+            vid, pid = self._variants[sku]
+            v: dict[str, Any] = {"id": vid, "price": format(price.amount, "f")}
+            if compare_at and sku in compare_at:
+                v["compareAtPrice"] = format(compare_at[sku].amount, "f")
+            by_product.setdefault(pid, []).append(v)
+        n = 0
+        for pid, variants in by_product.items():
+            for i in range(0, len(variants), MAX_INPUT_ITEMS):
+                batch = variants[i : i + MAX_INPUT_ITEMS]
+                data = await self.execute(
+                    _M_VARIANTS_BULK,
+                    {"productId": pid, "variants": batch},
+                    operation="productVariantsBulkUpdate",
+                )
+                user_errors(data["productVariantsBulkUpdate"], "productVariantsBulkUpdate")
+                n += len(batch)
+        return n
+
+    async def orders_updated_since(
+        self, since: datetime, *, page_size: int = 50
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Orders updated after ``since`` (reconciliation pull), oldest first, following cursors.
+
+        Yields the GraphQL order nodes; ``legacyResourceId`` is the id webhooks carry (the capture path keys
+        on it, so a pulled order and its late webhook make one order)."""
+        if since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        pager = CursorPager()
+        while not pager.done:
+            data = await self.execute(
+                _Q_ORDERS,
+                {"first": page_size, "after": pager.after, "query": f"updated_at:>'{stamp}'"},
+                operation="orders",
+            )
+            conn = data["orders"]
+            for edge in conn["edges"]:
+                yield edge["node"]
+            pager.advance(conn)
+
+
+_Q_VARIANTS = """
+query Variants($q: String!, $after: String) {
+  productVariants(first: 250, after: $after, query: $q) {
+    edges { node { id sku product { id } inventoryItem { id } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+_Q_LOCATIONS = """
+query Locations {
+  locations(first: 250) { edges { node { id name } } }
+}"""
+
+_M_SET_QTY = """
+mutation SetQuantities($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) {
+    inventoryAdjustmentGroup { reason changes { name delta } }
+    userErrors { field message code }
+  }
+}"""
+
+_Q_FULFILLMENT_ORDERS = """
+query FulfillmentOrders($id: ID!) {
+  order(id: $id) {
+    id
+    fulfillmentOrders(first: 50) {
+      edges { node { id status lineItems(first: 250) {
+        edges { node { id remainingQuantity lineItem { id sku } } } } } }
+    }
+  }
+}"""
+
+_M_FULFILLMENT_CREATE = """
+mutation CreateFulfillment($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status trackingInfo { company number url } }
+    userErrors { field message }
+  }
+}"""
+
+_M_REFUND_CREATE = """
+mutation CreateRefund($input: RefundInput!) {
+  refundCreate(input: $input) {
+    refund { id totalRefundedSet { shopMoney { amount currencyCode } } }
+    userErrors { field message }
+  }
+}"""
+
+_M_TAGS_ADD = """
+mutation AddTags($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
+}"""
+
+_M_ORDER_UPDATE = """
+mutation UpdateOrder($input: OrderInput!) {
+  orderUpdate(input: $input) { order { id note } userErrors { field message } }
+}"""
+
+_M_VARIANTS_BULK = """
+mutation BulkPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+    productVariants { id price }
+    userErrors { field message }
+  }
+}"""
+
+_Q_ORDERS = """
+query Orders($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    edges { cursor node { id legacyResourceId name updatedAt createdAt displayFinancialStatus
+      totalPriceSet { shopMoney { amount currencyCode } } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
