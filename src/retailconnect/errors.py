@@ -255,5 +255,5 @@ class CompensationFailedError(FlowError):
     title = "Compensation failed"
 
 
-class FlowCancelled(BaseException):  # noqa: N818 - control flow, outside the tree like DBOS's
+class FlowCancelled(BaseException):
     """Raised inside a flow when an operator cancelled it."""

@@ -16,7 +16,7 @@ from .party import Customer
 from .pricing import Price, Promotion
 from .product import Product
 
-__all__ = ["SCHEMA_VERSION", "SCHEMAS", "export_schemas", "schema_for"]
+__all__ = ["SCHEMAS", "SCHEMA_VERSION", "export_schemas", "schema_for"]
 
 SCHEMA_VERSION = "1.0.0"
 BASE_URI = "https://retailconnect.dev/schemas"

@@ -61,7 +61,7 @@ class Store:
             kwargs["pool_pre_ping"] = True
         try:
             engine = sa.create_engine(url, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - any driver/URL problem becomes one clear error
+        except Exception as exc:
             raise StoreError(f"cannot open store {url!r}: {exc}") from exc
         if url.startswith("sqlite"):
             sa.event.listen(engine, "connect", _sqlite_pragmas)

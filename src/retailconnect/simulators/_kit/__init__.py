@@ -1,8 +1,8 @@
 """Scaffolding shared by the vendor simulators: request log, fault injection, running a server on a
 loopback port (in-process thread or its own process), signed webhook delivery with retries."""
 
-from .faults import FaultPlan as FaultPlan
 from .faults import FaultMiddleware as FaultMiddleware
+from .faults import FaultPlan as FaultPlan
 from .reqlog import RequestLog as RequestLog
 from .reqlog import RequestLogMiddleware as RequestLogMiddleware
 from .server import ServerHandle as ServerHandle

@@ -1,0 +1,3 @@
+from retailconnect.cli import main
+
+main()
