@@ -96,7 +96,9 @@ class CircuitBreaker:
                     context={"system": self.name},
                     retry_after=max(wait, 0.05),
                 )
-            elif self._state == BreakerState.HALF_OPEN and self._c.probes_in_flight >= self.half_open_max_calls:
+            elif (
+                self._state == BreakerState.HALF_OPEN and self._c.probes_in_flight >= self.half_open_max_calls
+            ):
                 err = CircuitOpenError(
                     f"{self.name} is being probed; calls paused",
                     context={"system": self.name},
@@ -127,8 +129,7 @@ class CircuitBreaker:
                 self._c.probes_in_flight = max(0, self._c.probes_in_flight - 1)
                 changed = self._set(BreakerState.OPEN)
             elif (
-                self._state == BreakerState.CLOSED
-                and self._c.consecutive_failures >= self.failure_threshold
+                self._state == BreakerState.CLOSED and self._c.consecutive_failures >= self.failure_threshold
             ):
                 changed = self._set(BreakerState.OPEN)
         self._notify(changed)
@@ -168,5 +169,5 @@ class CircuitBreaker:
         for listener in list(self._listeners):
             try:
                 listener(self, changed[0], changed[1])
-            except Exception:  # noqa: BLE001, S112 - a listener must never break the call path
+            except Exception:  # noqa: S112 - a listener must never break the call path
                 continue
