@@ -1,0 +1,1 @@
+"""Bus backends: ``sqlite``, ``postgres`` (shared SQL log in ``sql.py``) and ``nats`` (JetStream)."""
