@@ -403,7 +403,9 @@ class NetSuiteClient:
             order, self._ctx(), external_id=external_id, customer_id=customer_id, item_ids=item_ids
         )
         try:
-            return await self._upsert("salesOrder", external_id, body, context=context)
+            # replace=item: a repeated PUT (a retry after a timeout) replaces the lines instead of
+            # appending them again (NetSuite's default for sublists on update is add/merge).
+            return await self._upsert("salesOrder", external_id, body, context=context, replace="item")
         except VendorRejectedError as exc:
             raise _readable(exc, order.number, item_ids) from None
 
