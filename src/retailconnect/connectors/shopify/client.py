@@ -195,7 +195,9 @@ class ShopifyClient:
             pager = CursorPager()
             while not pager.done:
                 data = await self.execute(
-                    _Q_VARIANTS, {"q": q, "after": pager.after}, operation="productVariants"
+                    _Q_VARIANTS,
+                    {"q": q, "first": min(250, 2 * len(chunk)), "after": pager.after},
+                    operation="productVariants",
                 )
                 conn = data["productVariants"]
                 for edge in conn["edges"]:
@@ -407,8 +409,8 @@ class ShopifyClient:
 
 
 _Q_VARIANTS = """
-query Variants($q: String!, $after: String) {
-  productVariants(first: 250, after: $after, query: $q) {
+query Variants($q: String!, $first: Int!, $after: String) {
+  productVariants(first: $first, after: $after, query: $q) {
     edges { node { id sku product { id } inventoryItem { id } } }
     pageInfo { hasNextPage endCursor }
   }
@@ -431,8 +433,8 @@ _Q_FULFILLMENT_ORDERS = """
 query FulfillmentOrders($id: ID!) {
   order(id: $id) {
     id
-    fulfillmentOrders(first: 50) {
-      edges { node { id status lineItems(first: 250) {
+    fulfillmentOrders(first: 5) {
+      edges { node { id status lineItems(first: 50) {
         edges { node { id remainingQuantity lineItem { id sku } } } } } }
     }
   }

@@ -100,8 +100,14 @@ def _line(li: dict[str, Any], i: int, cur: str, ctx: MapContext) -> tuple[OrderL
             f"quantity must be a non-negative integer, got {qty_raw!r}", context={"path": f"{p}.quantity"}
         )
     cq = li.get("current_quantity")
-    edited = isinstance(cq, int) and not isinstance(cq, bool) and cq != qty_raw
-    qty = cq if edited else qty_raw
+    qty: int = qty_raw
+    edited = False
+    if isinstance(cq, int) and not isinstance(cq, bool) and cq != qty_raw:
+        if cq < 0:
+            raise MappingError(
+                f"current_quantity must not be negative, got {cq}", context={"path": f"{p}.current_quantity"}
+            )
+        qty, edited = cq, True
     unit = money_req(li, "price", p, cur)
     disc = alloc_sum(li.get("discount_allocations"), f"{p}.discount_allocations", cur)
     if disc is None or (
@@ -244,7 +250,8 @@ def order_from_shopify(payload: Any, ctx: MapContext) -> Order:
     placed_raw = o.get("processed_at") or o.get("created_at")
     placed = ts(placed_raw, "$.processed_at" if o.get("processed_at") else "$.created_at")
     updated = ts(o["updated_at"], "$.updated_at") if o.get("updated_at") else placed
-    cust = o.get("customer") if isinstance(o.get("customer"), dict) else {}
+    raw_cust = o.get("customer")
+    cust: dict[str, Any] = raw_cust if isinstance(raw_cust, dict) else {}
     email = clean(o.get("email")) or clean(o.get("contact_email")) or clean(cust.get("email"))
     if email and "@" not in email:
         ctx.warn(f"email {email!r} is not an address; dropped")

@@ -84,9 +84,9 @@ def refund_from_shopify(payload: Any, ctx: MapContext) -> Refund:
     n_tx = 0
     for i, t in enumerate(r.get("transactions") or []):
         if t.get("kind") == "refund" and t.get("status") in (None, "success"):
-            m = money_from(t, "amount", f"$.transactions[{i}]", cur)
-            if m is not None and m.currency == cur:
-                paid = paid + m
+            tm = money_from(t, "amount", f"$.transactions[{i}]", cur)
+            if tm is not None and tm.currency == cur:
+                paid = paid + tm
                 n_tx += 1
     parts = Money.sum([ln.amount + (ln.tax or z) for ln in lines], cur) + shipping - adjustments
     total = paid if n_tx else parts
