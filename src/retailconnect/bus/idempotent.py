@@ -49,8 +49,9 @@ class IdempotentConsumer:
             insert(t.processed)
             .values(group_name=self.group, event_id=event_id, processed_at=time.time())
             .on_conflict_do_nothing(index_elements=["group_name", "event_id"])
+            .returning(t.processed.c.event_id)
         )
-        return bool(r.rowcount)
+        return r.first() is not None
 
     def wrap(self, handler: TxHandler) -> Callable[[CloudEvent], Awaitable[None]]:
         """An ordinary bus handler running ``handler(event, conn)`` at most once per event id.

@@ -424,20 +424,36 @@ class NatsBus(EventBus):
         return len(doomed)
 
     async def apply_retention(self, *, max_age: timedelta | None = None, max_events: int | None = None) -> int:
+        """Purge now (not a standing stream limit): messages older than ``max_age`` (everything before
+        the first message at or after the cut-off, found with a ``by_start_time`` consumer) and all
+        but the newest ``max_events`` (``purge`` with ``keep``)."""
+        from nats.js.api import DeliverPolicy
+
         await self.start()
         if max_age is None and max_events is None:
             raise InputError("apply_retention needs max_age and/or max_events")
-        info = await self.js.stream_info(self.stream)
-        before = info.state.messages
-        cfg = info.config
+        if max_events is not None and max_events < 0:
+            raise InputError("max_events must be >= 0")
+        before = (await self.js.stream_info(self.stream)).state.messages
         if max_age is not None:
-            cfg.max_age = max_age.total_seconds()
+            cutoff = datetime.now(UTC) - max_age
+            first: int | None = None
+            async for seq, _m in self._scan(
+                f"{self.prefix}.events.>",
+                {"deliver_policy": DeliverPolicy.BY_START_TIME, "opt_start_time": cutoff},
+                limit=1,
+            ):
+                first = int(seq)
+                break
+            if first is None:
+                await self.js.purge_stream(self.stream)
+            else:
+                await self.js.purge_stream(self.stream, seq=first)
         if max_events is not None:
-            if max_events < 0:
-                raise InputError("max_events must be >= 0")
-            cfg.max_msgs = max_events
-            await self.js.purge_stream(self.stream, keep=max_events) if max_events else await self.js.purge_stream(self.stream)
-        await self.js.update_stream(cfg)
+            if max_events:
+                await self.js.purge_stream(self.stream, keep=max_events)
+            else:
+                await self.js.purge_stream(self.stream)
         after = (await self.js.stream_info(self.stream)).state.messages
         return int(before - after)
 
