@@ -73,6 +73,7 @@ class NatsBus(EventBus):
         ack_wait: float = 30.0,
         publish_timeout: float = 60.0,
         in_flight: int = 2000,
+        ack_timeout: float = 5.0,
     ) -> None:
         super().__init__()
         if not prefix or not all(ch.isalnum() or ch in "_-" for ch in prefix):
@@ -86,6 +87,7 @@ class NatsBus(EventBus):
         self.ack_wait = ack_wait
         self.publish_timeout = publish_timeout
         self.in_flight = in_flight
+        self.ack_timeout = ack_timeout
         self.nc: Any = None
         self.js: Any = None
         self._lock = asyncio.Lock()
@@ -190,7 +192,8 @@ class NatsBus(EventBus):
                     except Exception as exc:
                         futs.append(exc)
                 results = await asyncio.gather(
-                    *(f for f in futs if not isinstance(f, BaseException)), return_exceptions=True
+                    *(asyncio.wait_for(f, self.ack_timeout) for f in futs if not isinstance(f, BaseException)),
+                    return_exceptions=True,
                 )
                 it = iter(results)
                 for m, f in zip(chunk, futs, strict=True):
