@@ -276,7 +276,7 @@ async def make_client(hub: FakeHub) -> AsyncIterator[Callable[..., Any]]:
 
     async def make(settings: GatewaySettings | None = None, **kw: Any) -> httpx.AsyncClient:
         kw.setdefault("start_background", False)
-        app = create_app(hub, settings=settings or GatewaySettings(), **kw)
+        app = create_app(hub, settings=settings, **kw)
         life = app.router.lifespan_context(app)
         await life.__aenter__()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
