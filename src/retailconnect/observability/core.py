@@ -12,9 +12,11 @@ Wiring (``retailconnect serve`` / demo)::
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import os
+import time
 from collections import Counter as _Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -24,6 +26,7 @@ import httpx
 from fastapi import APIRouter, Response
 from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.middleware import Middleware
 
 from .drift import DriftRecorder
 from .http_hooks import InstrumentedTransport, MetricsMiddleware
@@ -43,6 +46,9 @@ async def _maybe(value: Any) -> Any:
 
 
 def _guards(hub: Any) -> dict[str, Any]:
+    status = getattr(hub, "erp_status", None)
+    if callable(status):
+        return dict(status())
     for name in ("erp_guards", "guards"):
         g = getattr(hub, name, None)
         if isinstance(g, dict):
@@ -123,6 +129,7 @@ class Observability:
         span_exporters: Sequence[SpanExporter] = (),
         span_capacity: int = 5000,
         hub_name: str = "retailconnect",
+        min_refresh_s: float = 0.5,
     ) -> None:
         tiers = dict(DEFAULT_ORDER_SLA_SECONDS)
         for r in sla_rules:
@@ -135,7 +142,11 @@ class Observability:
         )
         self.drift = DriftRecorder(self.metrics)
         self._hub: Any = None
+        self._enrich: list[Callable[[HubSnapshot], Any]] = []
         self._open_since: dict[str, datetime] = {}
+        self._refresh_lock = asyncio.Lock()
+        self._last_refresh = 0.0
+        self.min_refresh_s = min_refresh_s
         self.sla = SlaEvaluator(
             sla_rules,
             self.metrics,
@@ -164,21 +175,43 @@ class Observability:
         )
 
     # ---- wiring -----------------------------------------------------------------------------------
-    def attach(self, hub: Any) -> None:
-        """Use ``hub`` as the snapshot source (bus stats, ERP guards, flows, exception queue)."""
+    def attach(self, hub: Any, *, enrich: Sequence[Callable[[HubSnapshot], Any]] = ()) -> None:
+        """Use ``hub`` as the snapshot source (bus stats, ERP guards, flows, exception queue).
+
+        ``enrich`` functions (sync, run in a thread; or async) add facts from layers above this one, e.g.
+        the pending orders read from the flows' table (``dashboard.wiring`` does that)."""
         self._hub = hub
+        self._enrich = list(enrich)
 
     async def refresh(self) -> HubSnapshot:
+        """Gather a fresh snapshot (at most one gathering at a time; callers share the result)."""
         if self._hub is None:
             return self.metrics.snapshot
-        snap = await snapshot_from_hub(self._hub, open_since=self._open_since)
-        self.metrics.update_snapshot(snap)
-        return snap
+        async with self._refresh_lock:
+            if time.monotonic() - self._last_refresh < self.min_refresh_s:
+                return self.metrics.snapshot
+            snap = await snapshot_from_hub(self._hub, open_since=self._open_since)
+            for fn in self._enrich:
+                try:
+                    if inspect.iscoroutinefunction(fn):
+                        await fn(snap)
+                    else:
+                        await asyncio.to_thread(fn, snap)
+                except Exception as exc:
+                    snap.errors.append(f"{getattr(fn, '__name__', 'enrich')}: {type(exc).__name__}")
+            self.metrics.update_snapshot(snap)
+            self._last_refresh = time.monotonic()
+            return snap
 
-    def middleware(self) -> tuple[type, dict[str, Any]]:
-        """``(MetricsMiddleware, kwargs)`` for ``create_app(..., extra_middleware=[...])`` /
-        ``app.add_middleware(cls, **kwargs)``."""
-        return (MetricsMiddleware, {"metrics": self.metrics, "tracing": self.tracing})
+    def middleware(self) -> Middleware:
+        """For ``create_app(..., extra_middleware=[obs.middleware()])`` (outermost: sees every answer)."""
+        return Middleware(
+            MetricsMiddleware,
+            metrics=self.metrics,
+            tracing=self.tracing,
+            on_startup=self.start,
+            on_shutdown=self.stop,
+        )
 
     def transport(self, system: str, inner: httpx.AsyncBaseTransport | None = None) -> InstrumentedTransport:
         """The httpx transport a connector client for ``system`` should be built with."""
@@ -199,9 +232,10 @@ class Observability:
         return router
 
     async def start(self) -> None:
+        """Start the SLA evaluator loop (the middleware calls this at app startup)."""
         if self.sla.rules:
             self.sla.start()
 
     async def stop(self) -> None:
         await self.sla.stop()
-        self.tracing.shutdown()
+        self.tracing.provider.force_flush()

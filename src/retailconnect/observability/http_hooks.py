@@ -69,7 +69,15 @@ class MetricsMiddleware:
         tracing: Tracing | None = None,
         correlation_header: str = "x-correlation-id",
         consumer: Callable[[Scope], str] = consumer_from_scope,
-        skip_paths: tuple[str, ...] = ("/metrics", "/healthz", "/readyz", "/static"),
+        skip_paths: tuple[str, ...] = (
+            "/metrics",
+            "/healthz",
+            "/readyz",
+            "/dashboard/static",
+            "/dashboard/live",
+        ),
+        on_startup: Callable[[], Awaitable[None]] | None = None,
+        on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -77,8 +85,13 @@ class MetricsMiddleware:
         self.header = correlation_header.lower().encode()
         self.consumer = consumer
         self.skip_paths = skip_paths
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and (self.on_startup or self.on_shutdown):
+            await self._lifespan(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -130,6 +143,22 @@ class MetricsMiddleware:
                 span.set_attribute("retailconnect.consumer", self.consumer(scope))
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the observability start/stop hooks (SLA evaluator) inside the app's own lifespan."""
+
+        async def _receive() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown" and self.on_shutdown is not None:
+                await self.on_shutdown()
+            return message
+
+        async def _send(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete" and self.on_startup is not None:
+                await self.on_startup()
+            await send(message)
+
+        await self.app(scope, _receive, _send)
 
     def _observe(self, scope: Scope, method: str, status: int, seconds: float) -> str:
         route = route_template(scope)

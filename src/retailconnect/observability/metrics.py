@@ -19,7 +19,7 @@ import math
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -326,6 +326,14 @@ class HubMetrics:
         self.inventory_pushes.labels(channel).inc(count)
         self.window_inventory.add(channel, lag, True, at=at.timestamp())
         return lag
+
+    def on_inventory_pushed(self, channel: str, levels: Sequence[object], lags: Sequence[float]) -> None:
+        """Adapter for ``flows.inventory_sync`` ``on_pushed(channel, levels, lags)``."""
+        now = time.time()
+        for lag in lags:
+            self.inventory_lag.labels(channel).observe(lag)
+            self.window_inventory.add(channel, lag, True, at=now)
+        self.inventory_pushes.labels(channel).inc(len(levels))
 
     def settlement_failed(self, *, system: str, reason: str = "mismatch") -> None:
         self.settlements_failed.labels(system, reason).inc()
