@@ -128,12 +128,18 @@ async def test_bad_signature_is_refused_with_netsuite_401(fresh: NetSuiteSimulat
 
 
 def test_cli_map_netsuite_order_both_ways(tmp_path: Path) -> None:
-    exe = [str(Path(sys.executable).parent / "retailconnect")]
+    import typer
+    from typer.testing import CliRunner
+
+    from retailconnect.cli.map import register
+
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    register(app)
+    runner = CliRunner()
     fix = ROOT / "tests" / "fixtures" / "netsuite" / "sales_order.json"
-    out = subprocess.run(
-        [*exe, "map", "netsuite", "order", str(fix)], capture_output=True, text=True, check=False
-    )
-    assert out.returncode == 0, out.stderr
+    out = runner.invoke(app, ["map", "netsuite", "order", str(fix)])
+    assert out.exit_code == 0, out.output
     canonical = json.loads(out.stdout)
     assert canonical["number"] == "#1001" and canonical["totals"]["grand_total"] == {
         "amount": "59.40",
@@ -141,10 +147,8 @@ def test_cli_map_netsuite_order_both_ways(tmp_path: Path) -> None:
     }
     path = tmp_path / "order.json"
     path.write_text(json.dumps(canonical))
-    back = subprocess.run(
-        [*exe, "map", "--to", "netsuite", "order", str(path)], capture_output=True, text=True, check=False
-    )
-    assert back.returncode == 0, back.stderr
+    back = runner.invoke(app, ["map", "--to", "netsuite", "order", str(path)])
+    assert back.exit_code == 0, back.output
     body = json.loads(back.stdout)
     assert body["otherRefNum"] == "#1001" and body["item"]["items"][0]["quantity"] == 2
     bad = tmp_path / "bad.json"
@@ -153,10 +157,8 @@ def test_cli_map_netsuite_order_both_ways(tmp_path: Path) -> None:
             {"id": "1", "tranDate": "2026-01-01", "currency": {"refName": "USD"}, "item": {"links": []}}
         )
     )
-    err = subprocess.run(
-        [*exe, "map", "netsuite", "order", str(bad)], capture_output=True, text=True, check=False
-    )
-    assert err.returncode == 2 and "$.item.items" in err.stderr
+    err = runner.invoke(app, ["map", "netsuite", "order", str(bad)])
+    assert err.exit_code == 2 and "$.item.items" in err.output
 
 
 def test_cli_runs_both_simulators() -> None:
