@@ -49,3 +49,18 @@ def diff(
     else:
         console.print("no breaking changes", highlight=False)
     raise typer.Exit(1 if changes else 0)
+
+
+@app.command("openapi")
+def openapi(path: Path = typer.Argument(None, help="output file; stdout when omitted")) -> None:
+    """Write the gateway's OpenAPI 3.1 document (the baseline lives in schemas/openapi.v1.json)."""
+    import json
+
+    from retailconnect.gateway.app import openapi_document
+
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    if path is None:
+        typer.echo(text, nl=False)
+    else:
+        path.write_text(text)
+        console.print(f"wrote {path}", highlight=False)

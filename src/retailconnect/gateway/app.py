@@ -34,7 +34,7 @@ from .routers import channels, experience, ops, process, system
 from .settings import GatewaySettings
 from .webhooks import WebhookIntake
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "openapi_document"]
 
 API_VERSION = "1.0.0"
 
@@ -252,3 +252,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         comps["schemas"].pop(name, None)
     app.openapi_schema = doc
     return doc
+
+
+def openapi_document(settings: GatewaySettings | None = None) -> dict[str, Any]:
+    """The gateway's OpenAPI document without a running hub (for the checked-in baseline and diffs)."""
+    from types import SimpleNamespace
+
+    placeholder: Any = SimpleNamespace(store=None, audit=None, topology=None)
+    return create_app(placeholder, settings=settings or GatewaySettings()).openapi()
