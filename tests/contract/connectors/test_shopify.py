@@ -18,7 +18,12 @@ from starlette.routing import Route
 
 from retailconnect.canonical import InventoryLevel, Order, Shipment, ShipmentLine
 from retailconnect.connectors._kit import MapContext
-from retailconnect.connectors.shopify import ShopifyClient, ShopifyWebhookVerifier, parse_webhook
+from retailconnect.connectors.shopify import (
+    ShopifyClient,
+    ShopifyWebhookVerifier,
+    order_from_shopify,
+    parse_webhook,
+)
 from retailconnect.simulators._kit import ServerHandle, start_in_thread
 from retailconnect.simulators.shopify import ShopifySimulator
 
@@ -123,7 +128,9 @@ async def test_throttled_answers_are_retried_when_the_client_is_blind() -> None:
 async def test_set_inventory_over_http_in_batches(sim: ShopifySimulator) -> None:
     sim.state.seed([{"title": "Bulk", "variants": [{"sku": f"B-{i}", "price": "1.00"} for i in range(300)]}])
     c = client(sim)
-    n = await c.set_inventory([InventoryLevel(sku=f"B-{i}", location="Main Warehouse", on_hand=i) for i in range(300)])
+    n = await c.set_inventory(
+        [InventoryLevel(sku=f"B-{i}", location="Main Warehouse", on_hand=i) for i in range(300)]
+    )
     async with httpx.AsyncClient(base_url=sim.url) as h:
         inv = (await h.get("/_sim/state/inventory")).json()
     assert n == 300 and inv["batch_sizes"] == [250, 50]
@@ -132,7 +139,15 @@ async def test_set_inventory_over_http_in_batches(sim: ShopifySimulator) -> None
 
 async def test_fulfillment_with_tracking_lands_in_simulator(sim: ShopifySimulator) -> None:
     async with httpx.AsyncClient(base_url=sim.url) as h:
-        o = (await h.post("/_sim/orders", json={"lines": [{"sku": "TEE-BLK-M", "quantity": 2}, {"sku": "TOTE-NAT", "quantity": 1}], "emit": False})).json()
+        o = (
+            await h.post(
+                "/_sim/orders",
+                json={
+                    "lines": [{"sku": "TEE-BLK-M", "quantity": 2}, {"sku": "TOTE-NAT", "quantity": 1}],
+                    "emit": False,
+                },
+            )
+        ).json()
         c = client(sim)
         fid = await c.post_fulfillment(
             Shipment(order_number=o["name"], lines=[ShipmentLine(sku="TEE-BLK-M", quantity=2)], carrier="UPS",
@@ -147,20 +162,33 @@ async def test_fulfillment_with_tracking_lands_in_simulator(sim: ShopifySimulato
     assert {o2["id"]: o2["fulfillment_status"] for o2 in orders}[o["id"]] == "partial"
 
 
-async def test_orders_updated_since_follows_cursors(sim: ShopifySimulator) -> None:
+async def test_orders_updated_since_follows_cursors_and_feeds_the_webhook_mapper(
+    sim: ShopifySimulator,
+) -> None:
     before = datetime.now(UTC) - timedelta(seconds=5)
     async with httpx.AsyncClient(base_url=sim.url) as h:
-        made = (await h.post("/_sim/orders/generate", json={"count": 7, "seed": 11, "emit": False})).json()["orders"]
+        made = (
+            await h.post("/_sim/orders/generate", json={"count": 7, "seed": 11, "emit": False, "full": True})
+        ).json()["orders"]
     c = client(sim)
-    got = [n async for n in c.orders_updated_since(before, page_size=3)]
-    assert sorted(int(n["legacyResourceId"]) for n in got) == sorted(o["id"] for o in made)
+    got = [o async for o in c.orders_updated_since(before, page_size=3)]
+    assert sorted(o["id"] for o in got) == sorted(o["id"] for o in made)
     assert len([r for r in sim.log.items() if r.method == "POST"]) == 3  # 3 pages of 3, 3, 1
-    assert [n async for n in c.orders_updated_since(datetime.now(UTC) + timedelta(hours=1))] == []
+    by_id = {o["id"]: o for o in made}
+    skip = {"id", "extra", "updated_at"}
+    for pulled in got:  # a pulled order and its webhook map to the same canonical order (same capture key)
+        a = order_from_shopify(pulled, MapContext())
+        b = order_from_shopify(by_id[pulled["id"]], MapContext())
+        assert a.model_dump(mode="json", exclude=skip) == b.model_dump(mode="json", exclude=skip)
+        assert a.external_refs == {"shopify": str(pulled["id"])} and a.totals_mismatch is None
+    assert [o async for o in c.orders_updated_since(datetime.now(UTC) + timedelta(hours=1))] == []
 
 
 async def test_429_and_5xx_faults_are_retried(sim: ShopifySimulator) -> None:
     async with httpx.AsyncClient(base_url=sim.url) as h:
-        await h.post("/_sim/faults", json={"throttle_rate": 0.3, "retry_after_s": 0.05, "error_rate": 0.2, "seed": 5})
+        await h.post(
+            "/_sim/faults", json={"throttle_rate": 0.3, "retry_after_s": 0.05, "error_rate": 0.2, "seed": 5}
+        )
     order = sim.state.generate_order(__import__("random").Random(4))
     c = client(sim)
     for i in range(20):
@@ -172,7 +200,9 @@ async def test_429_and_5xx_faults_are_retried(sim: ShopifySimulator) -> None:
 
 def test_webhook_delivery_signed_and_retried_on_500(sim: ShopifySimulator) -> None:
     with Receiver(fail_first=2) as rx:
-        httpx.post(sim.url + "/_sim/webhooks", json={"topic": "orders/create", "address": rx.url}).raise_for_status()
+        httpx.post(
+            sim.url + "/_sim/webhooks", json={"topic": "orders/create", "address": rx.url}
+        ).raise_for_status()
         made = httpx.post(sim.url + "/_sim/orders/generate", json={"count": 1, "seed": 3}).json()["orders"][0]
         wait_for(lambda: len(rx.calls) >= 3)
         deliveries = httpx.get(sim.url + "/_sim/webhooks").json()["deliveries"]
@@ -192,7 +222,9 @@ def test_webhook_delivery_signed_and_retried_on_500(sim: ShopifySimulator) -> No
 
 def test_duplicate_and_dropped_webhook_faults(sim: ShopifySimulator) -> None:
     with Receiver() as rx:
-        httpx.post(sim.url + "/_sim/webhooks", json={"topic": "orders/create", "address": rx.url}).raise_for_status()
+        httpx.post(
+            sim.url + "/_sim/webhooks", json={"topic": "orders/create", "address": rx.url}
+        ).raise_for_status()
         httpx.post(sim.url + "/_sim/faults", json={"duplicate_webhook_rate": 1.0}).raise_for_status()
         httpx.post(sim.url + "/_sim/orders/generate", json={"count": 2, "seed": 1})
         wait_for(lambda: len(rx.calls) >= 4)

@@ -26,7 +26,7 @@ from retailconnect.errors import RateLimitError, TransientError, VendorRejectedE
 from .auth import ShopifyAccessToken
 from .errors import graphql_error, user_errors
 from .pagination import CursorPager
-from .wire import QueryCost, gid, legacy_id
+from .wire import QueryCost, gid, legacy_id, rest_order_from_graphql
 
 __all__ = ["CostBucket", "ShopifyClient"]
 
@@ -386,12 +386,13 @@ class ShopifyClient:
         return n
 
     async def orders_updated_since(
-        self, since: datetime, *, page_size: int = 50
+        self, since: datetime, *, page_size: int = 4
     ) -> AsyncIterator[dict[str, Any]]:
         """Orders updated after ``since`` (reconciliation pull), oldest first, following cursors.
 
-        Yields the GraphQL order nodes; ``legacyResourceId`` is the id webhooks carry (the capture path keys
-        on it, so a pulled order and its late webhook make one order)."""
+        Yields each order in the webhook/REST JSON shape (``id`` = the id webhooks carry), so that it feeds the
+        same mapper and capture path: a pulled order and its late webhook make one order. ``page_size`` stays
+        small because each order carries its lines (query cost grows with them)."""
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -404,7 +405,20 @@ class ShopifyClient:
             )
             conn = data["orders"]
             for edge in conn["edges"]:
-                yield edge["node"]
+                node = edge["node"]
+                lines = [e["node"] for e in node["lineItems"]["edges"]]
+                line_pager = CursorPager()
+                line_pager.advance(node["lineItems"])
+                while not line_pager.done:
+                    more = await self.execute(
+                        _Q_ORDER_LINES,
+                        {"id": node["id"], "after": line_pager.after},
+                        operation="orderLineItems",
+                    )
+                    lines += [e["node"] for e in more["order"]["lineItems"]["edges"]]
+                    line_pager.advance(more["order"]["lineItems"])
+                ships = [e["node"] for e in node["shippingLines"]["edges"]]
+                yield rest_order_from_graphql(node, lines, ships)
             pager.advance(conn)
 
 
@@ -474,11 +488,75 @@ mutation BulkPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
   }
 }"""
 
-_Q_ORDERS = """
+_BAG = "{ shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }"
+_LINE = (
+    "id sku name title quantity currentQuantity requiresShipping isGiftCard originalUnitPriceSet "
+    + _BAG
+    + " discountAllocations { allocatedAmountSet "
+    + _BAG
+    + " } taxLines { title rate priceSet "
+    + _BAG
+    + " } variant { id } product { id }"
+)
+_ADDR = "{ firstName lastName company address1 address2 city provinceCode zip countryCodeV2 phone }"
+
+_Q_ORDERS = (
+    """
 query Orders($first: Int!, $after: String, $query: String) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
-    edges { cursor node { id legacyResourceId name updatedAt createdAt displayFinancialStatus
-      totalPriceSet { shopMoney { amount currencyCode } } } }
+    edges { cursor node {
+      id legacyResourceId name email phone createdAt updatedAt processedAt cancelledAt closedAt note tags
+      taxesIncluded presentmentCurrencyCode displayFinancialStatus displayFulfillmentStatus
+      customer { legacyResourceId email firstName lastName }
+      shippingAddress """
+    + _ADDR
+    + " billingAddress "
+    + _ADDR
+    + """
+      subtotalPriceSet """
+    + _BAG
+    + " totalDiscountsSet "
+    + _BAG
+    + " totalShippingPriceSet "
+    + _BAG
+    + """
+      totalTaxSet """
+    + _BAG
+    + " totalPriceSet "
+    + _BAG
+    + " currentTotalPriceSet "
+    + _BAG
+    + """
+      currentSubtotalPriceSet """
+    + _BAG
+    + " currentTotalDiscountsSet "
+    + _BAG
+    + " currentTotalTaxSet "
+    + _BAG
+    + """
+      lineItems(first: 10) { edges { node { """
+    + _LINE
+    + """ } } pageInfo { hasNextPage endCursor } }
+      shippingLines(first: 3) { edges { node { id code title originalPriceSet """
+    + _BAG
+    + """
+        discountAllocations { allocatedAmountSet """
+    + _BAG
+    + " } taxLines { title rate priceSet "
+    + _BAG
+    + """ } } } }
+    } }
     pageInfo { hasNextPage endCursor }
   }
 }"""
+)
+
+_Q_ORDER_LINES = (
+    """
+query OrderLines($id: ID!, $after: String) {
+  order(id: $id) { lineItems(first: 25, after: $after) { edges { node { """
+    + _LINE
+    + """ } }
+    pageInfo { hasNextPage endCursor } } }
+}"""
+)

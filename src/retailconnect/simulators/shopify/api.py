@@ -116,7 +116,40 @@ class Roots:
             o.get("fulfillment_status") or "", "UNFULFILLED"
         )
         tp = o["total_price_set"]
+        lines = o["line_items"]
+        ships = o["shipping_lines"]
+        cust = o.get("customer") or {}
+        sets = (
+            ("subtotalPriceSet", "subtotal_price_set"),
+            ("totalDiscountsSet", "total_discounts_set"),
+            ("totalShippingPriceSet", "total_shipping_price_set"),
+            ("totalTaxSet", "total_tax_set"),
+            ("currentTotalPriceSet", "current_total_price_set"),
+            ("currentSubtotalPriceSet", "current_subtotal_price_set"),
+            ("currentTotalDiscountsSet", "current_total_discounts_set"),
+            ("currentTotalTaxSet", "current_total_tax_set"),
+        )
         return {
+            **{k: bag(o.get(f) or o.get(f.replace("current_", ""))) for k, f in sets},
+            "closedAt": o.get("closed_at"),
+            "processedAt": o.get("processed_at") or o["created_at"],
+            "email": o.get("email"),
+            "phone": o.get("phone"),
+            "taxesIncluded": bool(o.get("taxes_included")),
+            "presentmentCurrencyCode": o.get("presentment_currency") or o["currency"],
+            "customer": {
+                "id": gid("Customer", cust["id"]),
+                "legacyResourceId": str(cust["id"]),
+                "email": cust.get("email"),
+                "firstName": cust.get("first_name"),
+                "lastName": cust.get("last_name"),
+            }
+            if cust.get("id")
+            else None,
+            "shippingAddress": mailing(o.get("shipping_address")),
+            "billingAddress": mailing(o.get("billing_address")),
+            "lineItems": lambda info, first=None, after=None: connection(lines, first, after, self.line_node),
+            "shippingLines": lambda info, first=None, after=None: connection(ships, first, after, ship_node),
             "__typename": "Order",
             "id": gid("Order", o["id"]),
             "legacyResourceId": str(o["id"]),
@@ -142,6 +175,26 @@ class Roots:
             "fulfillmentOrders": lambda info, first=None, after=None: connection(
                 fos, first, after, self.fo_node
             ),
+        }
+
+    def line_node(self, li: dict[str, Any]) -> dict[str, Any]:
+        v = self.s.variants.get(li.get("variant_id") or -1)
+        return {
+            "id": gid("LineItem", li["id"]),
+            "sku": li.get("sku"),
+            "name": li.get("name") or "",
+            "title": li.get("title") or "",
+            "quantity": li["quantity"],
+            "currentQuantity": li.get("current_quantity", li["quantity"]),
+            "requiresShipping": bool(li.get("requires_shipping", True)),
+            "isGiftCard": bool(li.get("gift_card")),
+            "originalUnitPriceSet": bag(li["price_set"]),
+            "discountAllocations": [
+                {"allocatedAmountSet": bag(a["amount_set"])} for a in li.get("discount_allocations") or []
+            ],
+            "taxLines": [tax_line(t) for t in li.get("tax_lines") or []],
+            "variant": self.variant_node(v) if v else None,
+            "product": self.product_node(v["product_id"]) if v else None,
         }
 
     def fo_node(self, fo: dict[str, Any]) -> dict[str, Any]:
@@ -732,6 +785,56 @@ class _Mutation:
             },
             "userErrors": [],
         }
+
+
+def bag(ms: dict[str, Any] | None) -> dict[str, Any] | None:
+    """REST ``*_set`` ({shop_money, presentment_money}) -> GraphQL MoneyBag."""
+    if not ms:
+        return None
+    return {
+        "shopMoney": {
+            "amount": ms["shop_money"]["amount"],
+            "currencyCode": ms["shop_money"]["currency_code"],
+        },
+        "presentmentMoney": {
+            "amount": ms["presentment_money"]["amount"],
+            "currencyCode": ms["presentment_money"]["currency_code"],
+        },
+    }
+
+
+def tax_line(t: dict[str, Any]) -> dict[str, Any]:
+    return {"title": t.get("title") or "", "rate": t.get("rate"), "priceSet": bag(t["price_set"])}
+
+
+def mailing(a: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not a:
+        return None
+    return {
+        "firstName": a.get("first_name"),
+        "lastName": a.get("last_name"),
+        "company": a.get("company"),
+        "address1": a.get("address1"),
+        "address2": a.get("address2"),
+        "city": a.get("city"),
+        "provinceCode": a.get("province_code"),
+        "zip": a.get("zip"),
+        "countryCodeV2": a.get("country_code"),
+        "phone": a.get("phone"),
+    }
+
+
+def ship_node(sl: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": gid("ShippingLine", sl["id"]) if sl.get("id") else None,
+        "code": sl.get("code"),
+        "title": sl.get("title") or "",
+        "originalPriceSet": bag(sl["price_set"]),
+        "discountAllocations": [
+            {"allocatedAmountSet": bag(a["amount_set"])} for a in sl.get("discount_allocations") or []
+        ],
+        "taxLines": [tax_line(t) for t in sl.get("tax_lines") or []],
+    }
 
 
 def _set(cents: int, cur: str) -> dict[str, Any]:

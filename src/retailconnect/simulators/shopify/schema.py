@@ -35,7 +35,26 @@ type Location implements Node { id: ID! legacyResourceId: ID! name: String! isAc
 type LocationEdge { cursor: String! node: Location! }
 type LocationConnection { edges: [LocationEdge!]! nodes: [Location!]! pageInfo: PageInfo! }
 
-type LineItem implements Node { id: ID! sku: String name: String! quantity: Int! currentQuantity: Int! }
+type TaxLine { title: String! rate: Float priceSet: MoneyBag! }
+type DiscountAllocation { allocatedAmountSet: MoneyBag! }
+type LineItem implements Node {
+  id: ID! sku: String name: String! title: String! quantity: Int! currentQuantity: Int!
+  requiresShipping: Boolean! isGiftCard: Boolean! originalUnitPriceSet: MoneyBag!
+  discountAllocations: [DiscountAllocation!]! taxLines: [TaxLine!]! variant: ProductVariant product: Product
+}
+type LineItemEdge { cursor: String! node: LineItem! }
+type LineItemConnection { edges: [LineItemEdge!]! nodes: [LineItem!]! pageInfo: PageInfo! }
+type ShippingLine {
+  id: ID code: String title: String! originalPriceSet: MoneyBag! discountAllocations: [DiscountAllocation!]!
+  taxLines: [TaxLine!]!
+}
+type ShippingLineEdge { cursor: String! node: ShippingLine! }
+type ShippingLineConnection { edges: [ShippingLineEdge!]! nodes: [ShippingLine!]! pageInfo: PageInfo! }
+type MailingAddress {
+  firstName: String lastName: String company: String address1: String address2: String city: String
+  provinceCode: String zip: String countryCodeV2: String phone: String
+}
+type Customer implements Node { id: ID! legacyResourceId: ID! email: String firstName: String lastName: String }
 enum FulfillmentOrderStatus { OPEN IN_PROGRESS SCHEDULED CLOSED CANCELLED INCOMPLETE ON_HOLD }
 type FulfillmentOrderLineItem implements Node { id: ID! totalQuantity: Int! remainingQuantity: Int! lineItem: LineItem! }
 type FulfillmentOrderLineItemEdge { cursor: String! node: FulfillmentOrderLineItem! }
@@ -52,7 +71,14 @@ type FulfillmentOrderConnection { edges: [FulfillmentOrderEdge!]! nodes: [Fulfil
 type Order implements Node {
   id: ID! legacyResourceId: ID! name: String! createdAt: DateTime! updatedAt: DateTime!
   note: String tags: [String!]! currencyCode: String! displayFinancialStatus: String
-  displayFulfillmentStatus: String! cancelledAt: DateTime totalPriceSet: MoneyBag!
+  displayFulfillmentStatus: String! cancelledAt: DateTime closedAt: DateTime processedAt: DateTime!
+  email: String phone: String taxesIncluded: Boolean! presentmentCurrencyCode: String!
+  totalPriceSet: MoneyBag! subtotalPriceSet: MoneyBag! totalDiscountsSet: MoneyBag!
+  totalShippingPriceSet: MoneyBag! totalTaxSet: MoneyBag! currentTotalPriceSet: MoneyBag!
+  currentSubtotalPriceSet: MoneyBag! currentTotalDiscountsSet: MoneyBag! currentTotalTaxSet: MoneyBag!
+  customer: Customer shippingAddress: MailingAddress billingAddress: MailingAddress
+  lineItems(first: Int, after: String): LineItemConnection!
+  shippingLines(first: Int, after: String): ShippingLineConnection!
   fulfillmentOrders(first: Int, after: String): FulfillmentOrderConnection!
 }
 type OrderEdge { cursor: String! node: Order! }

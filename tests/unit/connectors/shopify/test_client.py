@@ -34,7 +34,11 @@ async def test_wrong_token_is_auth_error(sim: ShopifySimulator) -> None:
 async def test_set_inventory_batches_at_250_and_reads_bucket(sim: ShopifySimulator) -> None:
     skus = [{"sku": f"SKU-{i:04d}", "price": "5.00"} for i in range(260)]
     sim.state.seed([{"title": "Bulk", "variants": skus}])
-    levels = [InventoryLevel(sku=s["sku"], location=loc, on_hand=i % 7) for i, s in enumerate(skus) for loc in ("Main Warehouse", "Retail Store")]
+    levels = [
+        InventoryLevel(sku=s["sku"], location=loc, on_hand=i % 7)
+        for i, s in enumerate(skus)
+        for loc in ("Main Warehouse", "Retail Store")
+    ]
     c = client(sim)
     assert await c.set_inventory(levels) == 520
     report = sim.state.inventory_report()
@@ -64,7 +68,9 @@ async def test_user_errors_become_vendor_rejected(sim: ShopifySimulator) -> None
 
 
 async def test_update_variant_prices(sim: ShopifySimulator) -> None:
-    n = await client(sim).update_variant_prices({"TEE-BLK-M": Money.of("17.50", "USD"), "JKT-DNM-L": Money.of("80", "USD")})
+    n = await client(sim).update_variant_prices(
+        {"TEE-BLK-M": Money.of("17.50", "USD"), "JKT-DNM-L": Money.of("80", "USD")}
+    )
     assert n == 2
     prices = {v["sku"]: v["price"] for v in sim.state.variants.values()}
     assert prices["TEE-BLK-M"] == "17.50" and prices["JKT-DNM-L"] == "80.00"

@@ -44,7 +44,13 @@ def test_generator_covers_the_interesting_shapes() -> None:
     assert len({o["presentment_currency"] for o in orders}) >= 3
     assert any(len(o["line_items"]) > 1 for o in orders)
     assert any(a["target_type"] == "shipping_line" for o in orders for a in o["discount_applications"])
-    assert any(a["value_type"] == "percentage" and a["target_type"] == "line_item" for o in orders for a in o["discount_applications"])
+    assert any(
+        a["value_type"] == "percentage" and a["target_type"] == "line_item"
+        for o in orders
+        for a in o["discount_applications"]
+    )
     assert any(li["gift_card"] for o in orders for li in o["line_items"])
-    assert any(li["total_discount"] == li["price"] and li["quantity"] == 1 for o in orders for li in o["line_items"])
+    assert any(
+        li["total_discount"] == li["price"] and li["quantity"] == 1 for o in orders for li in o["line_items"]
+    )
     assert any(sl["tax_lines"] for o in orders for sl in o["shipping_lines"])

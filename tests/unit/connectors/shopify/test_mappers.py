@@ -151,7 +151,9 @@ def test_cli_maps_every_fixture(cli, obj: str, name: str) -> None:  # type: igno
 
 
 def test_cli_mismatch_prints_warning_and_flag(cli) -> None:  # type: ignore[no-untyped-def]
-    res = CliRunner().invoke(cli, ["map", "shopify", "order", str(FIX / "derived/order_totals_mismatch.json")])
+    res = CliRunner().invoke(
+        cli, ["map", "shopify", "order", str(FIX / "derived/order_totals_mismatch.json")]
+    )
     assert res.exit_code == 0
     assert json.loads(res.stdout)["totals_mismatch"]
     assert "do not reconcile" in res.stderr
