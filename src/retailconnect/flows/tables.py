@@ -3,7 +3,6 @@
 - ``flow_orders``: one row per order, keyed by its workflow id: the latest version of the order seen from
   any source (webhook, API, reconciliation pull), what happened to it, and facts that arrived before the
   flow could act on them (paid, cancelled, edited, dispatched) so out-of-order events fold in.
-- ``flow_reservations``: stock held for an order until it ships or is cancelled.
 - ``flow_steps``: a readable history per workflow step (start, end, attempts, error).
 - ``flow_executors``: worker heartbeats, so a surviving worker recovers a dead one's workflows.
 """
@@ -12,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["flow_executors", "flow_orders", "flow_reservations", "flow_steps", "metadata"]
+__all__ = ["flow_executors", "flow_orders", "flow_steps", "metadata"]
 
 metadata = sa.MetaData()
 
@@ -38,18 +37,6 @@ flow_orders = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-flow_reservations = sa.Table(
-    "flow_reservations",
-    metadata,
-    sa.Column("workflow_id", sa.String(255), primary_key=True),
-    sa.Column("sku", sa.String(120), primary_key=True),
-    sa.Column("location", sa.String(80), nullable=False),
-    sa.Column("quantity", sa.Integer, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # held | released | consumed
-    sa.Column("tenant", sa.String(80), nullable=True),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_flow_reservations_sku", "sku", "state"),
-)
 
 flow_steps = sa.Table(
     "flow_steps",

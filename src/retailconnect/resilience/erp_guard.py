@@ -15,10 +15,13 @@ Lookups go through :meth:`ErpGuard.lookup`, a read-through TTL cache in front of
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import httpx
 
 from retailconnect.errors import CircuitOpenError, RetailConnectError
 
@@ -26,7 +29,35 @@ from .breaker import BreakerState, CircuitBreaker
 from .cache import CacheResult, TTLCache
 from .governor import Governor
 
-__all__ = ["ErpGuard", "GuardLimits"]
+__all__ = ["ErpGuard", "GovernedTransport", "GuardLimits", "current_tier"]
+
+_tier: contextvars.ContextVar[int] = contextvars.ContextVar("retailconnect_tier", default=1)
+
+
+def current_tier() -> int:
+    return _tier.get()
+
+
+class GovernedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that takes one governor slot per HTTP request (the hard vendor limit, applied
+    where requests actually leave, so a connector's own retries and look-ups are counted too)."""
+
+    def __init__(
+        self, governor: Governor, account_key: str, inner: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.governor = governor
+        self.account_key = account_key
+        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.governor.acquire(self.account_key, _tier.get())
+        self.requests += 1
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
 
 T = TypeVar("T")
 
@@ -65,7 +96,10 @@ class ErpGuard:
         governor: Governor | None = None,
         breaker: CircuitBreaker | None = None,
         cache: TTLCache | None = None,
+        per_request: bool = False,
     ) -> None:
+        """``per_request``: the connector's HTTP transport is a :class:`GovernedTransport`, so the
+        governor is applied per request there rather than once per call here."""
         self.system = system
         self.account_key = account_key
         self.limits = limits
@@ -81,6 +115,7 @@ class ErpGuard:
         self._sem = asyncio.Semaphore(limits.concurrency)
         self._concurrency = limits.concurrency
         self.stats = GuardStats()
+        self.per_request = per_request
 
     def set_vendor_limits(self, *, rps: float | None = None, concurrency: int | None = None) -> None:
         """Limits the vendor announced at run time (they replace the configured ones)."""
@@ -96,7 +131,15 @@ class ErpGuard:
 
     async def call(self, op: str, tier: int, fn: Callable[[], Awaitable[T]]) -> T:
         self.breaker.before_call()
-        await self.governor.acquire(self.account_key, tier)
+        token = _tier.set(tier)
+        try:
+            return await self._call(op, tier, fn)
+        finally:
+            _tier.reset(token)
+
+    async def _call(self, op: str, tier: int, fn: Callable[[], Awaitable[T]]) -> T:
+        if not self.per_request:
+            await self.governor.acquire(self.account_key, tier)
         async with self._sem:
             # the breaker may have opened while we waited for the slot
             if self.breaker.state == BreakerState.OPEN:

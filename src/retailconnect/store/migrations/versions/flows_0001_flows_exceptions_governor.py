@@ -1,4 +1,4 @@
-"""flows: exception queue, order state, reservations, step history, executors, governor accounts
+"""flows: exception queue, order state, step history, executors, governor accounts
 
 Kept in step with store/exception_queue.py, flows/tables.py and resilience/governor.py.
 
@@ -62,17 +62,6 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
-        "flow_reservations",
-        sa.Column("workflow_id", sa.String(255), primary_key=True),
-        sa.Column("sku", sa.String(120), primary_key=True),
-        sa.Column("location", sa.String(80), nullable=False),
-        sa.Column("quantity", sa.Integer, nullable=False),
-        sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("tenant", sa.String(80), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    )
-    op.create_index("ix_flow_reservations_sku", "flow_reservations", ["sku", "state"])
-    op.create_table(
         "flow_steps",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("workflow_id", sa.String(255), nullable=False),
@@ -103,7 +92,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("governor_accounts", "flow_executors", "flow_steps", "flow_reservations", "flow_orders"):
+    for name in ("governor_accounts", "flow_executors", "flow_steps", "flow_orders"):
         op.drop_table(name)
     op.drop_index("ix_exceptions_workflow", "exceptions")
     op.drop_index("ix_exceptions_status_team", "exceptions")

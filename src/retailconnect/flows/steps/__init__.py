@@ -1,0 +1,1 @@
+"""Reusable flow steps: the guarded ERP, order state, events."""

@@ -1,0 +1,529 @@
+"""The composition root: :class:`Hub` is built from the topology and passed down (no module singletons).
+
+``hub = await Hub.start(topology, role="all"|"gateway"|"worker")`` opens the store and the bus, builds a
+client per system from the topology (the ERP wrapped in its guard: breaker, account-wide governor,
+cache; its HTTP transport takes one governor slot per request), launches DBOS with an ERP queue per ERP
+(concurrency and rate from ``policies.erp``; tiers as priorities), installs the flows' services, applies
+the batch-sync schedules and starts the breaker monitor that pauses an ERP queue while its circuit is
+open. ``role="gateway"`` enqueues workflows but runs none (it listens to no queue); ``"worker"`` and
+``"all"`` run them. ``await hub.stop()`` undoes it all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import math
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from retailconnect.bus import EventBus, bus_from_topology
+from retailconnect.canonical import Money, Order, Return, Shipment
+from retailconnect.config import Topology
+from retailconnect.connectors._kit import (
+    ChannelSystem,
+    Delivery,
+    ErpSystem,
+    MapContext,
+    WarehouseSystem,
+    WebhookVerifier,
+)
+from retailconnect.errors import ConfigError, InputError, NotFoundError
+from retailconnect.flows import ingest
+from retailconnect.flows.engine import Engine, dbos_url_for
+from retailconnect.flows.ingest import CaptureResult, FlowExceptions
+from retailconnect.flows.scheduled import batch_jobs, batch_sync
+from retailconnect.flows.services import FlowServices, install, uninstall
+from retailconnect.flows.steps.erp import GuardedErp
+from retailconnect.resilience import (
+    BreakerState,
+    CircuitBreaker,
+    ErpGuard,
+    Governor,
+    GuardLimits,
+    RedisGovernorBackend,
+    SqlGovernorBackend,
+)
+from retailconnect.resilience.erp_guard import GovernedTransport
+from retailconnect.store import AuditLog, Bindings, PayloadArchive, Store
+from retailconnect.store.exception_queue import ExceptionQueue
+
+__all__ = ["APP_VERSION", "CaptureResult", "Hub"]
+
+log = logging.getLogger("retailconnect.runtime")
+_STOP_POOL = __import__("concurrent.futures").futures.ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="rc-stop"
+)
+
+APP_VERSION = os.environ.get("RETAILCONNECT_APP_VERSION", "retailconnect-flows-1")
+ERP_KINDS = ("netsuite", "legacy_erp", "business_central", "sap_s4", "oracle_fusion")
+CHANNEL_KINDS = ("shopify", "adobe_commerce")
+ORDER_TOPICS = {
+    "orders/create": None,
+    "orders/updated": None,
+    "orders/edited": None,
+    "orders/paid": "paid",
+    "orders/cancelled": "cancelled",
+}
+
+
+def _secret(cfg: Any, name: str, default: str = "") -> str:
+    try:
+        s = cfg.secret(name)
+    except ConfigError:
+        if cfg.mode == "simulator":
+            return default
+        raise
+    return s.get_secret_value() if s is not None else default
+
+
+class Hub:
+    topology: Topology
+    store: Store
+    bus: EventBus
+    bindings: Bindings
+    audit: AuditLog
+    archive: PayloadArchive
+    exceptions: FlowExceptions
+
+    def __init__(self) -> None:
+        self._systems: dict[str, Any] = {}
+        self._guards: dict[str, ErpGuard] = {}
+        self._erps: dict[str, GuardedErp] = {}
+        self._verifiers: dict[str, WebhookVerifier] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.engine: Engine | None = None
+        self.services: FlowServices | None = None
+        self.role = "all"
+        self.availability_projection: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @classmethod
+    async def start(
+        cls,
+        topology: Topology,
+        *,
+        role: str = "all",
+        executor_id: str | None = None,
+        systems: Mapping[str, Any] | None = None,
+        dead_after_s: float = 10.0,
+    ) -> Hub:
+        """``systems`` overrides clients by system name (tests inject doubles there)."""
+        if role not in ("all", "gateway", "worker"):
+            raise ConfigError(f"unknown role {role!r}: use all, gateway or worker")
+        hub = cls()
+        hub.role = role
+        hub.topology = topology
+        eng = topology.engines
+        hub.store = await asyncio.to_thread(Store.open, eng.store_url)
+        hub.bindings = Bindings(hub.store)
+        hub.audit = AuditLog(hub.store)
+        hub.archive = PayloadArchive(hub.store)
+        queue = ExceptionQueue(hub.store, hub.audit, rules=topology.exception_routing)
+        hub.bus = bus_from_topology(topology, hub.store)
+        await hub.bus.start()
+        with contextlib.suppress(ImportError):
+            from retailconnect.store.projections.availability import AvailabilityProjection
+
+            hub.availability_projection = AvailabilityProjection(
+                hub.store,
+                safety_stock=topology.policies.safety_stock,
+                stale_buffer=topology.policies.stale_buffer,
+            )
+        backend = (
+            RedisGovernorBackend(eng.redis_url) if eng.redis_url else SqlGovernorBackend(hub.store.engine)
+        )
+        governor = Governor(backend)
+        hub._build_systems(governor, dict(systems or {}))
+
+        dbos_url = eng.dbos_url or dbos_url_for(hub.store.url)
+        hub.engine = Engine(
+            system_database_url=dbos_url,
+            application_version=APP_VERSION,
+            executor_id=executor_id or eng.executor_id,
+            store_engine=hub.store.engine,
+            dead_after_s=dead_after_s,
+        )
+        erp_names = list(hub._erps)
+        svc = FlowServices(
+            store=hub.store,
+            bindings=hub.bindings,
+            audit=hub.audit,
+            exceptions=queue,
+            engine=hub.engine,
+            publish=hub.bus.publish,
+            erps=dict(hub._erps),
+            channels=hub._channels(),
+            warehouses=hub._warehouses(),
+            availability=hub.availability_projection,
+            default_erp=erp_names[0] if erp_names else None,
+            default_warehouse=next(iter(hub._warehouses()), None),
+            cancellation_after_post={n: topology.erp_policy(n).cancellation_after_post for n in erp_names},
+            tax_system=next(iter(topology.systems_of("tax")), None),
+            loop=asyncio.get_running_loop(),
+        )
+        hub.services = svc
+        hub.exceptions = FlowExceptions(svc)
+        install(svc)
+        listen = role != "gateway"
+        await asyncio.to_thread(hub._launch_engine, listen)
+        if listen:
+            for name, gerp in hub._erps.items():
+                limit = await gerp.refresh_limits()
+                if limit:
+                    await asyncio.to_thread(
+                        hub.engine.set_queue_concurrency, svc.erp_queue(name), gerp.guard.concurrency
+                    )
+            hub._tasks.append(asyncio.create_task(hub._breaker_monitor(), name="rc-breaker-monitor"))
+        return hub
+
+    def _launch_engine(self, listen: bool) -> None:
+        assert self.engine is not None and self.services is not None
+        self.engine.launch(listen=listen)
+        for name, gerp in self._erps.items():
+            pol = self.topology.erp_policy(name)
+            rate = max(1, math.floor(pol.rps * pol.headroom))
+            self.engine.register_queue(
+                self.services.erp_queue(name), concurrency=pol.concurrency, rate=(rate, 1.0)
+            )
+            gerp.guard.breaker.on_change(self._on_breaker(name))
+        if not self._erps:
+            self.engine.register_queue(self.services.erp_queue(None), concurrency=None, rate=None)
+        self.engine.register_queue("flows", concurrency=None, rate=None, polling_s=0.1)
+        if listen:
+            for job in batch_jobs().values():
+                self.engine.schedule(f"batch:{job.name}", batch_sync, job.cron, {"job": job.name})
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(BaseException):
+                await t
+        self._tasks.clear()
+        if self.engine is not None:
+            # DBOS swaps the loop's default executor for its own and shuts it down on destroy
+            await asyncio.get_running_loop().run_in_executor(_STOP_POOL, self.engine.shutdown)
+        uninstall()
+        for s in {id(s): s for s in [*self._systems.values()]}.values():
+            with contextlib.suppress(Exception):
+                await s.aclose()
+        with contextlib.suppress(Exception):
+            await self.bus.close()
+        self.store.close()
+
+    # -- systems ---------------------------------------------------------------------------------
+    def _build_systems(self, governor: Governor, overrides: dict[str, Any]) -> None:
+        for name, cfg in self.topology.systems.items():
+            kind = cfg.kind
+            transport = None
+            guard = None
+            if kind in ERP_KINDS:
+                pol = self.topology.erp_policy(name)
+                account = f"{kind}:{getattr(cfg, 'account_id', name)}"
+                limits = GuardLimits(
+                    rps=pol.rps,
+                    headroom=pol.headroom,
+                    concurrency=pol.concurrency,
+                    failure_threshold=pol.circuit.failure_threshold,
+                    reset_after_s=pol.circuit.reset_after_s,
+                    half_open_max_calls=pol.circuit.half_open_max_calls,
+                    cache_ttl_s=pol.cache_ttl_s,
+                )
+                transport = GovernedTransport(governor, account)
+                guard = ErpGuard(name, account, limits, governor=governor, per_request=name not in overrides)
+                self._guards[name] = guard
+            client = overrides.get(name)
+            if client is None:
+                client = self._client_for(name, cfg, transport)
+            if client is None:
+                continue
+            self._systems[name] = client
+            if guard is not None:
+                self._erps[name] = GuardedErp(client, guard)
+
+    def _client_for(self, name: str, cfg: Any, transport: Any) -> Any:
+        kind = cfg.kind
+        base = cfg.base_url
+        if base is None:
+            return None  # a simulator not started yet: the demo passes clients or base URLs
+        if kind == "netsuite":
+            from retailconnect.connectors.netsuite import NetSuiteAuth, NetSuiteClient
+
+            auth = NetSuiteAuth(
+                cfg.account_id,
+                _secret(cfg, "consumer_key", "sim-consumer-key"),
+                _secret(cfg, "consumer_secret", "sim-consumer-secret"),
+                _secret(cfg, "token_id", "sim-token-id"),
+                _secret(cfg, "token_secret", "sim-token-secret"),
+            )
+            return NetSuiteClient(
+                cfg.account_id,
+                base,
+                auth,
+                concurrency_limit=cfg.concurrency_limit,
+                transport=transport,
+                timeout=cfg.timeout_s,
+                settings=dict(cfg.settings)
+                | {
+                    k: v
+                    for k, v in (
+                        ("subsidiary", cfg.subsidiary),
+                        ("location", cfg.location),
+                        ("shipping_item", cfg.shipping_item),
+                    )
+                    if v
+                },
+            )
+        if kind == "shopify":
+            from retailconnect.connectors.shopify import ShopifyClient
+
+            return ShopifyClient(base, _secret(cfg, "access_token", "sim-token"), api_version=cfg.api_version)
+        if kind == "wms":
+            from retailconnect.connectors.wms import WmsClient
+
+            return WmsClient(base, _secret(cfg, "api_key", "sim-wms-key"), settings=dict(cfg.settings))
+        return None
+
+    def _channels(self) -> dict[str, ChannelSystem]:
+        return {n: s for n, s in self._systems.items() if self.topology.systems[n].kind in CHANNEL_KINDS}
+
+    def _warehouses(self) -> dict[str, WarehouseSystem]:
+        return {n: s for n, s in self._systems.items() if self.topology.systems[n].kind == "wms"}
+
+    def erp(self, name: str | None = None) -> ErpSystem:
+        key = name or next(iter(self._erps), None)
+        if key is None or key not in self._erps:
+            raise NotFoundError(f"no ERP system {key!r}", context={"system": key})
+        return self._erps[key]  # type: ignore[return-value]
+
+    def guarded_erp(self, name: str | None = None) -> GuardedErp:
+        return self.erp(name)  # type: ignore[return-value]
+
+    def channel(self, name: str) -> ChannelSystem:
+        ch = self._channels().get(name)
+        if ch is None:
+            raise NotFoundError(f"no channel system {name!r}", context={"system": name})
+        return ch
+
+    def warehouse(self, name: str | None = None) -> WarehouseSystem:
+        whs = self._warehouses()
+        key = name or next(iter(whs), None)
+        if key is None or key not in whs:
+            raise NotFoundError(f"no warehouse system {key!r}", context={"system": key})
+        return whs[key]
+
+    def webhook_verifier(self, system_name: str) -> WebhookVerifier:
+        if system_name in self._verifiers:
+            return self._verifiers[system_name]
+        cfg = self.topology.systems.get(system_name)
+        if cfg is None:
+            raise NotFoundError(f"no system {system_name!r}", context={"system": system_name})
+        secret = _secret(
+            cfg, "webhook_secret", "sim-wms-secret" if cfg.kind == "wms" else "sim-webhook-secret"
+        )
+        v: WebhookVerifier
+        if cfg.kind == "shopify":
+            from retailconnect.connectors.shopify import ShopifyWebhookVerifier
+
+            v = ShopifyWebhookVerifier(secret)
+        elif cfg.kind == "wms":
+            from retailconnect.connectors.wms import WmsWebhookVerifier
+
+            v = WmsWebhookVerifier(secret)
+        else:
+            raise NotFoundError(f"system {system_name!r} ({cfg.kind}) sends no webhooks we verify")
+        self._verifiers[system_name] = v
+        return v
+
+    # -- breaker -> queue ------------------------------------------------------------------------
+    def _on_breaker(self, name: str) -> Any:
+        def _listener(_b: CircuitBreaker, old: BreakerState, new: BreakerState) -> None:
+            assert self.engine is not None and self.services is not None
+            qname = self.services.erp_queue(name)
+            if new == BreakerState.OPEN:
+                value: int | None = 0
+            elif new == BreakerState.HALF_OPEN:
+                value = 1
+            else:
+                value = self._guards[name].concurrency
+            log.warning("ERP %s circuit %s -> %s: queue %s concurrency %s", name, old, new, qname, value)
+            with contextlib.suppress(Exception):
+                self.audit.append("erp_guard", f"circuit.{new}", f"system:{name}", {"from": str(old)})
+            engine = self.engine
+            threading.Thread(target=lambda: engine.set_queue_concurrency(qname, value), daemon=True).start()
+
+        return _listener
+
+    async def _breaker_monitor(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            for guard in self._guards.values():
+                _ = guard.breaker.state  # moves open -> half-open when the cool-down is over
+
+    def erp_status(self) -> dict[str, Any]:
+        return {n: g.snapshot() for n, g in self._guards.items()}
+
+    # -- process services ------------------------------------------------------------------------
+    @property
+    def _svc(self) -> FlowServices:
+        assert self.services is not None
+        return self.services
+
+    async def capture_order(
+        self, order: Order, *, tenant: str, correlation_id: str | None = None, source: str = "api"
+    ) -> CaptureResult:
+        return await ingest.capture_order(
+            self._svc, order, tenant=tenant, correlation_id=correlation_id, source=source
+        )
+
+    def _map_ctx(self, system_name: str, tenant: str) -> MapContext:
+        cfg = self.topology.systems[system_name]
+        return MapContext(refs=self.bindings, tenant=tenant, channel=system_name, settings=dict(cfg.settings))
+
+    async def ingest_channel_webhook(
+        self,
+        system_name: str,
+        delivery: Delivery,
+        payload: dict[str, Any],
+        *,
+        tenant: str,
+        correlation_id: str | None,
+    ) -> CaptureResult | None:
+        cfg = self.topology.systems.get(system_name)
+        if cfg is None:
+            raise NotFoundError(f"no system {system_name!r}", context={"system": system_name})
+        topic = delivery.topic
+        if topic in ORDER_TOPICS:
+            mod = importlib.import_module(f"retailconnect.connectors.{cfg.kind}")
+            mapper = getattr(mod, f"order_from_{cfg.kind}")
+            order: Order = mapper(payload, self._map_ctx(system_name, tenant))
+            if order.channel != system_name:
+                order = order.model_copy(update={"channel": system_name})
+            kind = ORDER_TOPICS[topic]
+            fact: dict[str, Any] | None = None
+            if kind == "paid":
+                fact = {"type": "paid", "amount": order.totals.grand_total.model_dump(mode="json")}
+            elif kind == "cancelled":
+                fact = {"type": "cancelled"}
+            elif topic == "orders/create":
+                fact = ingest._payment_fact(order)
+            return await ingest.order_event(
+                self._svc,
+                order,
+                tenant=tenant,
+                correlation_id=correlation_id,
+                fact=fact,
+                source=f"webhook:{system_name}",
+            )
+        await asyncio.to_thread(
+            self.audit.append,
+            f"webhook:{system_name}",
+            f"channel.{topic}",
+            delivery.delivery_id,
+            {"tenant": tenant},
+        )
+        return None
+
+    async def ingest_warehouse_webhook(
+        self,
+        system_name: str,
+        delivery: Delivery,
+        payload: dict[str, Any],
+        *,
+        tenant: str,
+        correlation_id: str | None,
+    ) -> None:
+        cfg = self.topology.systems.get(system_name)
+        if cfg is None:
+            raise NotFoundError(f"no system {system_name!r}", context={"system": system_name})
+        topic = delivery.topic or str(payload.get("type"))
+        ctx = self._map_ctx(system_name, tenant)
+        if topic == "shipment.dispatched":
+            from retailconnect.connectors.wms import shipment_from_wms
+
+            shipment: Shipment = shipment_from_wms(payload, ctx)
+            await ingest.shipment_dispatched(
+                self._svc, shipment, tenant=tenant, correlation_id=correlation_id
+            )
+        elif topic == "return.inspected":
+            data = payload.get("data", payload)
+            wf = str(data.get("external_id") or "")
+            lines = [
+                {
+                    "sku": ln.get("sku"),
+                    "quantity": ln.get("quantity"),
+                    "condition": ln.get("condition"),
+                    "disposition": ln.get("disposition"),
+                    "reason": ln.get("note"),
+                }
+                for ln in data.get("lines", [])
+            ]
+            if wf.startswith("return:"):
+                await self._svc.engine.send(wf, {"lines": lines}, ingest.INSPECTED_TOPIC)
+            else:
+                rma = str(data.get("rma_number") or data.get("return_id"))
+                await ingest.return_inspected(
+                    self._svc, {"lines": lines}, tenant=tenant, channel=None, rma=rma
+                )
+        elif topic in ("stock.movement", "stock.movements"):
+            from retailconnect.connectors.wms import stock_movement_from_wms
+
+            if self.availability_projection is not None:
+                mv = stock_movement_from_wms(payload, ctx)
+                await asyncio.to_thread(self.availability_projection.apply_movements, [mv])
+        else:
+            raise InputError(f"unknown warehouse event {topic!r}", context={"system": system_name})
+
+    async def create_return(
+        self, ret: Return, *, tenant: str, correlation_id: str | None = None
+    ) -> CaptureResult:
+        return await ingest.create_return(self._svc, ret, tenant=tenant, correlation_id=correlation_id)
+
+    async def availability(self, sku: str, location: str | None, *, tenant: str) -> Any:
+        if self.availability_projection is None:
+            raise NotFoundError("no availability projection in this store")
+        view = await asyncio.to_thread(self.availability_projection.get, sku, location)
+        if view is None:
+            raise NotFoundError(f"no stock figure for {sku}", context={"sku": sku})
+        return view
+
+    async def price_check(self, sku: str, *, channel: str | None, tenant: str) -> tuple[Money | None, bool]:
+        return await self.guarded_erp().lookup_price(sku, tier=1)
+
+    async def customer_lookup(self, email: str, *, tenant: str) -> tuple[dict[str, Any] | None, bool]:
+        gerp = self.guarded_erp()
+        found, stale = await gerp.lookup_customer(email)
+        return ({"email": email.lower(), "erp_id": found, "system": gerp.system} if found else None), stale
+
+    # -- ops -------------------------------------------------------------------------------------
+    async def list_flows(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return await ingest.list_flows(self._svc, status, limit)
+
+    async def flow_history(self, workflow_id: str) -> dict[str, Any]:
+        return await ingest.flow_history(self._svc, workflow_id)
+
+    async def retry_flow(self, workflow_id: str) -> None:
+        await ingest.retry_flow(self._svc, workflow_id)
+
+    async def cancel_flow(self, workflow_id: str) -> None:
+        await ingest.cancel_flow(self._svc, workflow_id)
+
+    async def dispatch_shipment(
+        self, shipment: Shipment, *, tenant: str, correlation_id: str | None = None
+    ) -> str | None:
+        """A shipment already in canonical form (tests, replays): same path as the WMS webhook."""
+        return await ingest.shipment_dispatched(
+            self._svc, shipment, tenant=tenant, correlation_id=correlation_id
+        )
+
+    async def return_inspected(
+        self, rma: str, lines: list[dict[str, Any]], *, tenant: str, channel: str | None
+    ) -> str:
+        return await ingest.return_inspected(
+            self._svc, {"lines": lines}, tenant=tenant, channel=channel, rma=rma
+        )
