@@ -241,7 +241,9 @@ class NetSuiteState:
             self._check_sales_order(body, existing, faults)
         if rtype in ("salesOrder", "creditMemo", "cashRefund") and "item" in body:
             lines = [
-                ln if ("line" in ln and "item" not in ln and existing is not None) else self._item_line(i, ln, faults)
+                ln
+                if ("line" in ln and "item" not in ln and existing is not None)
+                else self._item_line(i, ln, faults)
                 for i, ln in enumerate((body.get("item") or {}).get("items") or [])
             ]
             body["item"] = {"items": lines}
