@@ -73,6 +73,18 @@ def test_edited_order_and_line_without_sku() -> None:
     assert any("no SKU" in w for w in ctx.warnings)
 
 
+def test_real_order_with_stacked_discounts_and_empty_skus() -> None:
+    ctx = MapContext()
+    o = order_from_shopify(load("order_webhook_real_hkd_discounts_no_sku.json"), ctx)
+    assert o.currency == "HKD" and o.number == "#1071"
+    assert [ln.sku for ln in o.lines] == [None, None]  # kept, never skipped
+    assert [ln.external_refs["shopify_variant"] for ln in o.lines] == ["50398373085484", "50451770802476"]
+    assert [ln.discount_total.amount for ln in o.lines] == [Decimal("19.10"), Decimal("15.00")]
+    assert o.totals.grand_total.amount == Decimal("186.90") and o.totals_mismatch is None
+    assert o.customer.email is None  # Shopify sent ""
+    assert sum("no SKU" in w for w in ctx.warnings) == 2
+
+
 def test_broken_payload_names_the_json_path() -> None:
     with pytest.raises(MappingError) as exc:
         order_from_shopify(load("derived/order_broken_price.json"), MapContext())
@@ -118,6 +130,7 @@ def test_inventory_level_sample_resolves_sku_from_settings() -> None:
 CASES = [
     ("order", "order_webhook_orders_create_2022-04.json"),
     ("order", "order_rest_wrapper_2022-04.json"),
+    ("order", "order_webhook_real_hkd_discounts_no_sku.json"),
     ("order", "derived/order_totals_mismatch.json"),
     ("order", "derived/order_edited_no_sku.json"),
     ("refund", "refund_rest_509562969.json"),
