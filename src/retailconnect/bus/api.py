@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from retailconnect.canonical.event import CloudEvent
 from retailconnect.errors import BusError, EnvelopeError, InputError
@@ -53,6 +54,7 @@ __all__ = [
     "matches",
     "partition_of",
     "traceback_summary",
+    "validate_and_encode",
     "validate_event",
     "validate_pattern",
 ]
@@ -107,16 +109,24 @@ def partition_of(key: str | None, event_id: str, partitions: int = PARTITIONS) -
 
 def validate_event(event: CloudEvent | dict[str, Any]) -> CloudEvent:
     """Return a valid ``CloudEvent`` or raise ``EnvelopeError`` naming what is wrong."""
+    return validate_and_encode(event)[0]
+
+
+def validate_and_encode(event: CloudEvent | dict[str, Any]) -> tuple[CloudEvent, str]:
+    """Validate an event and return it with its JSON envelope, in one serialise + parse round trip
+    (instances built with ``model_construct`` or mutated around validation are caught here too)."""
     try:
         if isinstance(event, CloudEvent):
-            # Instances are validated on construction and assignment; re-check what model_construct
-            # or a subclass could bypass, and that ``data`` serialises.
-            ev = CloudEvent.model_validate(event.model_dump())
-        elif isinstance(event, dict):
+            problem = _instance_problem(event)
+            if problem is not None:
+                # Re-validate to report pydantic's own message; fall back to ours.
+                CloudEvent.model_validate(event.model_dump())
+                raise EnvelopeError(f"invalid event envelope: {problem}")
+            return event, event.model_dump_json(exclude_none=True)
+        if isinstance(event, dict):
             ev = CloudEvent.model_validate(event)
-        else:
-            raise EnvelopeError(f"expected a CloudEvent, got {type(event).__name__}")
-        json.dumps(ev.data)
+            return ev, ev.model_dump_json(exclude_none=True)
+        raise EnvelopeError(f"expected a CloudEvent, got {type(event).__name__}")
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "event"
@@ -124,17 +134,45 @@ def validate_event(event: CloudEvent | dict[str, Any]) -> CloudEvent:
             f"invalid event envelope: {loc}: {first['msg']}",
             context={"errors": [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]},
         ) from exc
-    except (TypeError, ValueError) as exc:
+    except PydanticSerializationError as exc:
         raise EnvelopeError(f"invalid event envelope: data is not JSON-serialisable: {exc}") from exc
-    return ev
+
+
+_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")  # as canonical/event.py
+
+
+def _instance_problem(ev: CloudEvent) -> str | None:
+    """Cheap re-check of an instance (construction already validated it; ``model_construct`` or a
+    subclass may not have)."""
+    if ev.specversion != "1.0":
+        return "specversion must be '1.0'"
+    for name in ("id", "source"):
+        v = getattr(ev, name)
+        if not isinstance(v, str) or not v.strip():
+            return f"{name} must be a non-empty string"
+    if not isinstance(ev.type, str) or not _EVENT_TYPE.match(ev.type):
+        return f"type {ev.type!r} must look like '<aggregate>.<fact>' (lowercase, dotted)"
+    if not isinstance(ev.time, datetime) or ev.time.tzinfo is None or ev.time.utcoffset() is None:
+        return "time must be a timezone-aware datetime"
+    for name in ("subject", "dataschema", "correlationid", "tenant"):
+        v = getattr(ev, name)
+        if v is not None and not isinstance(v, str):
+            return f"{name} must be a string"
+    if ev.data is not None and not isinstance(ev.data, dict | list):
+        return "data must be an object, an array or null"
+    return None
 
 
 def encode_event(ev: CloudEvent) -> str:
-    return json.dumps(ev.to_json_dict(), separators=(",", ":"))
+    return ev.model_dump_json(exclude_none=True)
 
 
 def decode_event(text: str | bytes) -> CloudEvent:
-    return CloudEvent.model_validate_json(text)
+    """Rebuild an event read back from the log. Envelopes were validated at publish, so this skips
+    re-validation (``model_construct``) and only parses the time."""
+    d = json.loads(text)
+    d["time"] = datetime.fromisoformat(d["time"])
+    return CloudEvent.model_construct(**d)
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
@@ -325,13 +363,16 @@ class EventBus(abc.ABC):
         await self.publish_many([event])
 
     async def publish_many(self, events: Iterable[CloudEvent]) -> None:
-        evs = [validate_event(e) for e in events]
-        if evs:
-            await self._publish(evs)
-            self._published += len(evs)
+        """Validate every event first (``EnvelopeError`` and nothing published if one is bad), then
+        publish them in order. An event id already published is dropped (de-duplication)."""
+        pairs = [validate_and_encode(e) for e in events]
+        if pairs:
+            await self._publish(pairs)
+            self._published += len(pairs)
 
     @abc.abstractmethod
-    async def _publish(self, events: Sequence[CloudEvent]) -> None: ...
+    async def _publish(self, events: Sequence[tuple[CloudEvent, str]]) -> None:
+        """Publish validated ``(event, envelope JSON)`` pairs."""
 
     @property
     @abc.abstractmethod

@@ -27,7 +27,7 @@ from .api import (
     traceback_summary,
 )
 
-__all__ = ["Delivery", "Dispatcher"]
+__all__ = ["Delivery", "Dispatcher", "StreamDispatcher"]
 
 
 @dataclass(slots=True)
@@ -171,3 +171,98 @@ class Dispatcher:
         self.counters.dead_lettered += 1
         if self.on_done is not None:
             await self.on_done(d)
+
+
+class StreamDispatcher:
+    """The pipelined variant: deliveries are submitted as they are read; each ordering key has a FIFO
+    lane run by its own task (started when the key gets work, ended when its lane is empty), so a key
+    that is backing off holds only its own later events while reading and other keys go on. At most
+    ``concurrency`` handler calls run at once. ``on_finished`` is called for each acked or
+    dead-lettered delivery."""
+
+    def __init__(
+        self,
+        opts: SubscriptionOptions,
+        handler: Callable[..., Awaitable[None]],
+        *,
+        counters: GroupStats,
+        latency: LatencyRecorder,
+        on_failure: FailureHook,
+        on_dead: DeadHook,
+        on_finished: Callable[[Delivery], None],
+        stopping: asyncio.Event,
+    ) -> None:
+        self._one = Dispatcher(
+            opts,
+            handler,
+            counters=counters,
+            latency=latency,
+            on_failure=on_failure,
+            on_dead=on_dead,
+            stopping=stopping,
+        )
+        self.opts = opts
+        self.on_finished = on_finished
+        self.stopping = stopping
+        self.sem = asyncio.Semaphore(opts.concurrency)
+        self.lanes: dict[str, list[Delivery]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.pending = 0
+        self.room = asyncio.Event()
+        self.room.set()
+
+    @property
+    def name(self) -> str:
+        return self._one.name
+
+    def submit(self, batch: list[Delivery]) -> None:
+        loop = asyncio.get_running_loop()
+        for d in batch:
+            key = d.event.subject if d.event.subject is not None else "\x00" + d.event.id
+            lane = self.lanes.get(key)
+            self.pending += 1
+            self._one.counters.in_flight += 1
+            if lane is not None:
+                lane.append(d)
+                continue
+            self.lanes[key] = [d]
+            task = loop.create_task(self._run_lane(key))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        if self.pending >= self.opts.batch * 4:
+            self.room.clear()
+
+    async def _run_lane(self, key: str) -> None:
+        lane = self.lanes[key]
+        i = 0
+        try:
+            while i < len(lane):
+                if self.stopping.is_set():
+                    return
+                d = lane[i]
+                async with self.sem:
+                    ok = await self._one._deliver_one(d)
+                if not ok:
+                    return
+                i += 1
+                self._finish(d)
+                if i >= 64 and i * 2 >= len(lane):  # trim what is done, keep order
+                    del lane[:i]
+                    i = 0
+        finally:
+            left = len(lane) - i
+            if left and self.stopping.is_set():
+                self.pending -= left
+                self._one.counters.in_flight -= left
+            self.lanes.pop(key, None)
+
+    def _finish(self, d: Delivery) -> None:
+        self.pending -= 1
+        self._one.counters.in_flight -= 1
+        if self.pending < self.opts.batch * 2:
+            self.room.set()
+        self.on_finished(d)
+
+    async def drain(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)

@@ -41,13 +41,13 @@ class TableOutbox(Outbox):
         self._on_add = on_add
 
     def add(self, conn: Connection, events: Sequence[CloudEvent]) -> None:
-        from .api import encode_event, validate_event
+        from .api import validate_and_encode
 
-        evs = [validate_event(e) for e in events]
-        if not evs:
+        pairs = [validate_and_encode(e) for e in events]
+        if not pairs:
             return
         now = time.time()
-        rows = [{"event_id": e.id, "envelope": encode_event(e), "created_at": now} for e in evs]
+        rows = [{"event_id": e.id, "envelope": env, "created_at": now} for e, env in pairs]
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 

@@ -163,9 +163,9 @@ class NatsBus(EventBus):
         return self._relay
 
     # ---------------------------------------------------------------- publish
-    async def _publish(self, events: Sequence[CloudEvent]) -> None:
+    async def _publish(self, events: Sequence[tuple[CloudEvent, str]]) -> None:
         await self.start()
-        await self._send([(self.subject_for(e.type), encode_event(e).encode(), {"Nats-Msg-Id": e.id}) for e in events])
+        await self._send([(self.subject_for(e.type), env.encode(), {"Nats-Msg-Id": e.id}) for e, env in events])
 
     async def _publish_raw(self, envelopes: list[str]) -> None:
         msgs = []

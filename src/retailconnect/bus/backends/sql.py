@@ -14,9 +14,12 @@ cursors and bumps their ``epoch``, which makes a running worker drop what it rea
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 import uuid
+from collections import deque
+from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Literal
@@ -43,16 +46,18 @@ from ..api import (
     one_start,
     partition_of,
     sleep_or,
-    validate_event,
+    validate_and_encode,
     validate_pattern,
 )
-from ..consumer import Delivery, Dispatcher
+from ..consumer import Delivery, Dispatcher, StreamDispatcher
 from ..outbox import Outbox
 
 __all__ = ["SqlBus", "SqlOutbox", "event_rows", "insert_events"]
 
+log = logging.getLogger(__name__)
 
-def event_rows(events: Sequence[CloudEvent], now: float | None = None) -> list[dict[str, Any]]:
+
+def event_rows(events: Sequence[tuple[CloudEvent, str]], now: float | None = None) -> list[dict[str, Any]]:
     ts = time.time() if now is None else now
     return [
         {
@@ -63,9 +68,9 @@ def event_rows(events: Sequence[CloudEvent], now: float | None = None) -> list[d
             "part": partition_of(e.subject, e.id),
             "target_group": None,
             "published_at": ts,
-            "envelope": encode_event(e),
+            "envelope": env,
         }
-        for e in events
+        for e, env in events
     ]
 
 
@@ -82,8 +87,17 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     dialect = conn.dialect.name
-    stmt = _insert(dialect)(t.events).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    conn.execute(stmt, rows)
+    # Straight to the DB-API executemany: SQLAlchemy's per-row overhead dominated publishing.
+    cols = ("dedupe_key", "event_id", "type", "subject", "part", "target_group", "published_at", "envelope")
+    params = [tuple(r[c] for c in cols) for r in rows]
+    names = ", ".join(f'"{c}"' for c in cols)
+    if dialect == "postgresql":
+        marks = ", ".join(["%s"] * len(cols))
+        sql = f"INSERT INTO bus_events ({names}) VALUES ({marks}) ON CONFLICT (dedupe_key) DO NOTHING"
+    else:
+        marks = ", ".join(["?"] * len(cols))
+        sql = f"INSERT OR IGNORE INTO bus_events ({names}) VALUES ({marks})"
+    conn.exec_driver_sql(sql, params)
     if dialect == "postgresql":
         conn.execute(sa.text("SELECT pg_notify('retailconnect_bus', '')"))
 
@@ -100,8 +114,7 @@ class SqlOutbox(Outbox):
         self._bus = bus
 
     def add(self, conn: Connection, events: Sequence[CloudEvent]) -> None:
-        evs = [validate_event(e) for e in events]
-        insert_events(conn, event_rows(evs))
+        insert_events(conn, event_rows([validate_and_encode(e) for e in events]))
         self._bus._wake_all()
 
 
@@ -157,7 +170,7 @@ class SqlBus(EventBus):
         return self._outbox
 
     # ---------------------------------------------------------------- publish
-    async def _publish(self, events: Sequence[CloudEvent]) -> None:
+    async def _publish(self, events: Sequence[tuple[CloudEvent, str]]) -> None:
         await self.start()
         rows = event_rows(events)
         await self._db(lambda c: insert_events(c, rows))
@@ -299,7 +312,7 @@ class SqlBus(EventBus):
             def run(c: Connection) -> None:
                 rows = []
                 for d in dls:
-                    row = event_rows([d.event], now)[0]
+                    row = event_rows([(d.event, encode_event(d.event))], now)[0]
                     row["dedupe_key"] = f"dlq:{d.id}:{uuid.uuid4().hex}"
                     row["target_group"] = d.group
                     rows.append(row)
@@ -395,6 +408,18 @@ class SqlBus(EventBus):
             gs.lag = n
 
 
+@dataclass
+class _Part:
+    """What this member knows of one leased partition."""
+
+    epoch: int
+    cursor: int  # last committed offset
+    read_pos: int  # last offset read
+    gen: int = 0
+    order: deque[int] = field(default_factory=deque)  # offsets read and not yet committed
+    finished: set[int] = field(default_factory=set)
+
+
 class SqlSubscription(Subscription):
     def __init__(self, bus: SqlBus, opts: SubscriptionOptions, handler: Callable[..., Awaitable[None]]) -> None:
         self.bus = bus
@@ -403,212 +428,243 @@ class SqlSubscription(Subscription):
         self.member = uuid.uuid4().hex[:16]
         self.rx = compile_pattern(opts.pattern)
         self.stopping = asyncio.Event()
-        self.dispatcher = Dispatcher(
-            opts,
-            handler,
-            counters=bus.counters(opts.group),
-            latency=bus.latency,
-            on_failure=self._on_failure,
-            on_dead=self._on_dead,
-            stopping=self.stopping,
-        )
-        self._workers: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self.wake = asyncio.Event()
+        self.parts: dict[int, _Part] = {}
+        self._gen = 0
+        self._clear_attempts: list[int] = []
+        self.batched = opts.batch_handler
+        common = {
+            "counters": bus.counters(opts.group),
+            "latency": bus.latency,
+            "on_failure": self._on_failure,
+            "on_dead": self._on_dead,
+            "stopping": self.stopping,
+        }
+        self.stream = StreamDispatcher(opts, handler, on_finished=self._finished, **common)  # type: ignore[arg-type]
+        self.dispatcher = Dispatcher(opts, handler, **common)  # type: ignore[arg-type]
+        self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Event()
 
     def launch(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._supervise(), name=f"bus:{self.group}")
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._supervise(), name=f"bus:lease:{self.group}"),
+            loop.create_task(self._consume(), name=f"bus:consume:{self.group}"),
+        ]
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
 
-    # -- membership and leases
+    # -- membership and leases (claims only; the consumer loop learns ownership from the cursor rows)
     def _register(self, c: Connection) -> None:
         ins = _insert(self.bus.dialect)
         c.execute(
-            ins(t.cursors)
-            .on_conflict_do_nothing(index_elements=["group_name", "part"]),
-            [{"group_name": self.group, "part": p, "pattern": self.options.pattern, "offset": 0, "epoch": 0,
-              "owner": None, "lease_until": 0.0} for p in range(PARTITIONS)],
+            ins(t.cursors).on_conflict_do_nothing(index_elements=["group_name", "part"]),
+            [
+                {"group_name": self.group, "part": p, "pattern": self.options.pattern, "offset": 0, "epoch": 0,
+                 "owner": None, "lease_until": 0.0}
+                for p in range(PARTITIONS)
+            ],
         )
         c.execute(
             sa.update(t.cursors).where(t.cursors.c.group_name == self.group).values(pattern=self.options.pattern)
         )
 
-    def _heartbeat_and_claim(self, c: Connection, owned: set[int]) -> tuple[set[int], set[int]]:
+    def _heartbeat_and_claim(self, c: Connection) -> set[int]:
         now = time.time()
         lease = self.bus.lease_seconds
+        g = t.cursors.c.group_name == self.group
         ins = _insert(self.bus.dialect)
         c.execute(
             ins(t.members)
             .values(group_name=self.group, member=self.member, heartbeat=now)
             .on_conflict_do_update(index_elements=["group_name", "member"], set_={"heartbeat": now})
         )
-        c.execute(sa.delete(t.members).where(t.members.c.group_name == self.group, t.members.c.heartbeat < now - 3 * lease))
+        c.execute(
+            sa.delete(t.members).where(t.members.c.group_name == self.group, t.members.c.heartbeat < now - 3 * lease)
+        )
         live = c.execute(
             sa.select(sa.func.count()).select_from(t.members).where(
                 t.members.c.group_name == self.group, t.members.c.heartbeat >= now - lease
             )
         ).scalar() or 1
         share = math.ceil(PARTITIONS / int(live))
-        # renew what we hold
-        if owned:
-            c.execute(
-                sa.update(t.cursors)
-                .where(t.cursors.c.group_name == self.group, t.cursors.c.owner == self.member, t.cursors.c.part.in_(owned))
-                .values(lease_until=now + lease)
-            )
-        held = set(
-            c.execute(
-                sa.select(t.cursors.c.part).where(t.cursors.c.group_name == self.group, t.cursors.c.owner == self.member)
-            ).scalars()
-        )
-        release: set[int] = set()
+        mine = t.cursors.c.owner == self.member
+        c.execute(sa.update(t.cursors).where(g, mine).values(lease_until=now + lease))
+        held = set(c.execute(sa.select(t.cursors.c.part).where(g, mine)).scalars())
         if len(held) > share:
-            release = set(sorted(held)[share:])
-            c.execute(
-                sa.update(t.cursors)
-                .where(t.cursors.c.group_name == self.group, t.cursors.c.owner == self.member, t.cursors.c.part.in_(release))
-                .values(owner=None, lease_until=0.0)
-            )
-            held -= release
+            extra = set(sorted(held)[share:])
+            c.execute(sa.update(t.cursors).where(g, mine, t.cursors.c.part.in_(extra)).values(owner=None, lease_until=0.0))
+            held -= extra
         want = share - len(held)
         if want > 0:
-            free = sa.select(t.cursors.c.part).where(
-                t.cursors.c.group_name == self.group,
-                sa.or_(t.cursors.c.owner.is_(None), t.cursors.c.lease_until < now),
-            ).order_by(t.cursors.c.part).limit(want)
+            claimable = sa.or_(t.cursors.c.owner.is_(None), t.cursors.c.lease_until < now)
+            free = sa.select(t.cursors.c.part).where(g, claimable).order_by(t.cursors.c.part).limit(want)
             if self.bus.dialect == "postgresql":
                 free = free.with_for_update(skip_locked=True)
             for p in list(c.execute(free).scalars()):
                 r = c.execute(
                     sa.update(t.cursors)
-                    .where(
-                        t.cursors.c.group_name == self.group,
-                        t.cursors.c.part == p,
-                        sa.or_(t.cursors.c.owner.is_(None), t.cursors.c.lease_until < now),
-                    )
+                    .where(g, t.cursors.c.part == p, claimable)
                     .values(owner=self.member, lease_until=now + lease)
                 )
                 if r.rowcount:
                     held.add(p)
-        return held, release
+        return held
 
     async def _supervise(self) -> None:
         bus = self.bus
-        await bus.start()
-        await bus._db(self._register)
         try:
+            await bus.start()
+            await bus._db(self._register)
             while not self.stopping.is_set():
-                owned = {p for p, (task, _) in self._workers.items() if not task.done()}
-                held, _released = await bus._db(lambda c: self._heartbeat_and_claim(c, owned))
-                for p in list(self._workers):
-                    task, ev = self._workers[p]
-                    if p not in held or task.done():
-                        ev.set()
-                        if p not in held:
-                            self._workers.pop(p)
-                        elif task.done():
-                            self._workers.pop(p)
-                for p in held:
-                    if p not in self._workers:
-                        stop = asyncio.Event()
-                        task = asyncio.get_running_loop().create_task(self._partition(p, stop))
-                        self._workers[p] = (task, stop)
+                before = set(self.parts)
+                held = await bus._db(self._heartbeat_and_claim)
                 self._ready.set()
+                if held != before:
+                    self.wake.set()
                 try:
                     await asyncio.wait_for(self.stopping.wait(), bus.lease_seconds / 3)
                 except TimeoutError:
                     pass
+        except Exception:
+            log.exception("bus lease keeper for %s failed", self.group)
+            raise
         finally:
             self._ready.set()
 
-    # -- one partition
-    async def _partition(self, part: int, stop: asyncio.Event) -> None:
+    # -- the consumer loop: one read/commit round trip at a time
+    def _commits(self) -> list[tuple[int, int, int]]:
+        out = []
+        for p, st in self.parts.items():
+            cur = st.cursor
+            while st.order and st.order[0] in st.finished:
+                cur = st.order.popleft()
+                st.finished.discard(cur)
+            if cur != st.cursor:
+                st.cursor = cur
+                out.append((p, st.epoch, cur))
+        return out
+
+    def _round(
+        self,
+        c: Connection,
+        commits: list[tuple[int, int, int]],
+        clear: list[int],
+        snapshot: dict[int, tuple[int, int]] | None,
+    ) -> tuple[list[Any], list[Any], dict[int, int]]:
+        g = t.cursors.c.group_name == self.group
+        if commits:
+            lease_until = time.time() + self.bus.lease_seconds
+            for p, epoch, cur in commits:
+                c.execute(
+                    sa.update(t.cursors)
+                    .where(g, t.cursors.c.part == p, t.cursors.c.owner == self.member, t.cursors.c.epoch == epoch)
+                    .values(offset=cur, lease_until=lease_until)
+                )
+        if clear:
+            c.execute(
+                sa.delete(t.attempts).where(t.attempts.c.group_name == self.group, t.attempts.c.event_offset.in_(clear))
+            )
+        cur_rows = c.execute(
+            sa.select(t.cursors.c.part, t.cursors.c.offset, t.cursors.c.epoch, t.cursors.c.owner).where(g)
+        ).all()
+        rows: list[Any] = []
+        prior: dict[int, int] = {}
+        if snapshot:
+            live = {r.part: r for r in cur_rows if r.owner == self.member}
+            pos = {p: rp for p, (ep, rp) in snapshot.items() if p in live and live[p].epoch == ep}
+            if pos:
+                e = t.events.c
+                q = (
+                    sa.select(e.part, e.offset, e.type, e.target_group, e.envelope, e.published_at)
+                    .where(e.offset > min(pos.values()))
+                    .where(sa.or_(*(sa.and_(e.part == p, e.offset > rp) for p, rp in pos.items())))
+                    .order_by(e.offset)
+                    .limit(self.options.batch)
+                )
+                rows = c.execute(q).all()
+                if rows:
+                    prior = dict(
+                        c.execute(
+                            sa.select(t.attempts.c.event_offset, t.attempts.c.attempts).where(
+                                t.attempts.c.group_name == self.group,
+                                t.attempts.c.event_offset >= rows[0].offset,
+                                t.attempts.c.event_offset <= rows[-1].offset,
+                            )
+                        ).all()
+                    )
+        return cur_rows, rows, prior
+
+    def _apply_cursors(self, cur_rows: list[Any]) -> set[int]:
+        """Sync partition state with the cursor rows; return partitions reset (or new) this round."""
+        reset: set[int] = set()
+        seen: set[int] = set()
+        for r in cur_rows:
+            if r.owner != self.member:
+                self.parts.pop(r.part, None)
+                continue
+            seen.add(r.part)
+            st = self.parts.get(r.part)
+            if st is None or st.epoch != r.epoch:
+                self._gen += 1
+                self.parts[r.part] = _Part(epoch=r.epoch, cursor=r.offset, read_pos=r.offset, gen=self._gen)
+                reset.add(r.part)
+        for p in set(self.parts) - seen:
+            self.parts.pop(p)
+        return reset
+
+    async def _consume(self) -> None:
         bus = self.bus
-        waker = asyncio.Event()
+        waker = self.wake
         bus._wakers.add(waker)
         g = self.group
         try:
-            while not (self.stopping.is_set() or stop.is_set()):
-                batch_rows = await bus._db(lambda c: self._fetch(c, part))
-                if batch_rows is None:  # lease lost
-                    return
-                epoch, cursor, rows, prior = batch_rows
-                if not rows:
-                    await sleep_or(waker, bus.poll_interval)
-                    continue
+            await self._ready.wait()
+            while not self.stopping.is_set():
+                commits = self._commits()
+                clear, self._clear_attempts = self._clear_attempts, []
+                room = self.stream.room.is_set() and not self.batched or (self.batched and not self.stream.pending)
+                snapshot = {p: (st.epoch, st.read_pos) for p, st in self.parts.items()} if room else None
+                cur_rows, rows, prior = await bus._db(lambda c: self._round(c, commits, clear, snapshot))
+                reset = self._apply_cursors(cur_rows)
                 deliveries: list[Delivery] = []
-                skipped: list[int] = []
-                for off, typ, tgt, env, pub in rows:
-                    if (tgt is not None and tgt != g) or not self.rx.match(typ):
-                        skipped.append(off)
+                for part, off, typ, tgt, env, pub in rows:
+                    st = self.parts.get(part)
+                    if st is None or part in reset or off <= st.read_pos:
                         continue
-                    deliveries.append(Delivery(decode_event(env), off, pub, prior.get(off, 0)))
-                finished = {d.offset for d in await self.dispatcher.run(deliveries)} | set(skipped)
-                new_cursor = cursor
-                for off, *_ in rows:
-                    if off in finished:
-                        new_cursor = off
+                    st.read_pos = off
+                    st.order.append(off)
+                    if (tgt is not None and tgt != g) or not self.rx.match(typ):
+                        st.finished.add(off)
+                        continue
+                    deliveries.append(Delivery(decode_event(env), off, pub, prior.get(off, 0), (part, st.gen)))
+                if deliveries:
+                    if self.batched:
+                        for d in await self.dispatcher.run(deliveries):
+                            self._finished(d)
                     else:
-                        break
-                retried = [d.offset for d in deliveries if d.done and d.attempts > 0]
-                ok = await bus._db(lambda c: self._commit(c, part, epoch, new_cursor, retried))
-                if not ok:
-                    return
+                        self.stream.submit(deliveries)
+                if rows and len(rows) >= self.options.batch and (self.stream.room.is_set() or self.batched):
+                    continue  # more to read
+                if not rows and not commits:
+                    await sleep_or(waker, bus.poll_interval)
+                else:
+                    await sleep_or(waker, 0.005 if rows else 0.02)
+        except Exception:
+            log.exception("bus consumer for %s failed", g)
+            raise
         finally:
             bus._wakers.discard(waker)
 
-    def _fetch(self, c: Connection, part: int) -> tuple[int, int, list[Any], dict[int, int]] | None:
-        row = c.execute(
-            sa.select(t.cursors.c.offset, t.cursors.c.epoch, t.cursors.c.owner).where(
-                t.cursors.c.group_name == self.group, t.cursors.c.part == part
-            )
-        ).first()
-        if row is None or row.owner != self.member:
-            return None
-        q = (
-            sa.select(t.events.c.offset, t.events.c.type, t.events.c.target_group, t.events.c.envelope, t.events.c.published_at)
-            .where(t.events.c.part == part, t.events.c.offset > row.offset)
-            .order_by(t.events.c.offset)
-            .limit(self.options.batch)
-        )
-        rows = c.execute(q).all()
-        prior: dict[int, int] = {}
-        if rows:
-            prior = dict(
-                c.execute(
-                    sa.select(t.attempts.c.event_offset, t.attempts.c.attempts).where(
-                        t.attempts.c.group_name == self.group,
-                        t.attempts.c.event_offset >= rows[0][0],
-                        t.attempts.c.event_offset <= rows[-1][0],
-                    )
-                ).all()
-            )
-        return int(row.epoch), int(row.offset), rows, prior
-
-    def _commit(self, c: Connection, part: int, epoch: int, cursor: int, retried: list[int]) -> bool:
-        r = c.execute(
-            sa.update(t.cursors)
-            .where(
-                t.cursors.c.group_name == self.group,
-                t.cursors.c.part == part,
-                t.cursors.c.owner == self.member,
-                t.cursors.c.epoch == epoch,
-            )
-            .values(offset=cursor, lease_until=time.time() + self.bus.lease_seconds)
-        )
-        if retried:
-            c.execute(
-                sa.delete(t.attempts).where(t.attempts.c.group_name == self.group, t.attempts.c.event_offset.in_(retried))
-            )
-        if r.rowcount:
-            return True
-        # replayed (epoch moved) or lease lost: keep going only if we still own it
-        owner = c.execute(
-            sa.select(t.cursors.c.owner).where(t.cursors.c.group_name == self.group, t.cursors.c.part == part)
-        ).scalar()
-        return bool(owner == self.member)
+    def _finished(self, d: Delivery) -> None:
+        part, gen = d.token
+        st = self.parts.get(part)
+        if st is not None and st.gen == gen:
+            st.finished.add(d.offset)
+        if d.attempts > 0:
+            self._clear_attempts.append(d.offset)
+        self.wake.set()
 
     async def _on_failure(self, d: Delivery, exc: BaseException, attempt: int) -> None:
         ins = _insert(self.bus.dialect)
@@ -651,15 +707,14 @@ class SqlSubscription(Subscription):
         if self.stopping.is_set():
             return
         self.stopping.set()
-        for _, ev in self._workers.values():
-            ev.set()
-        tasks = [task for task, _ in self._workers.values()]
-        if self._task is not None:
-            tasks.append(self._task)
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._workers.clear()
+        self.wake.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.stream.drain()
+        commits = self._commits()
+        clear = self._clear_attempts
 
         def release(c: Connection) -> None:
+            self._round(c, commits, clear, None)
             c.execute(
                 sa.update(t.cursors)
                 .where(t.cursors.c.group_name == self.group, t.cursors.c.owner == self.member)
@@ -671,6 +726,3 @@ class SqlSubscription(Subscription):
             await self.bus._db(release)
         finally:
             self.bus._forget(self)
-
-
-_ = validate_pattern
