@@ -48,14 +48,17 @@ def client(sim: ShopifySimulator, **kw: Any) -> ShopifyClient:
 class Receiver:
     """A webhook endpoint that fails the first ``fail_first`` deliveries with 500."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, slow_first_s: float = 0.0) -> None:
         self.fail_first = fail_first
+        self.slow_first_s = slow_first_s
         self.calls: list[tuple[dict[str, str], bytes]] = []
         self.app = Starlette(routes=[Route("/hooks", self.hook, methods=["POST"])])
         self.handle: ServerHandle | None = None
 
     async def hook(self, request: Request) -> JSONResponse:
         self.calls.append((dict(request.headers), await request.body()))
+        if self.slow_first_s and len(self.calls) == 1:
+            await asyncio.sleep(self.slow_first_s)
         if len(self.calls) <= self.fail_first:
             return JSONResponse({"error": "boom"}, status_code=500)
         return JSONResponse({"ok": True})
@@ -218,6 +221,29 @@ def test_webhook_delivery_signed_and_retried_on_500(sim: ShopifySimulator) -> No
     order = parse_webhook("orders/create", json.loads(rx.calls[-1][1]), MapContext())
     assert isinstance(order, Order) and order.external_refs["shopify"] == str(made["id"])
     assert order.totals_mismatch is None
+
+
+def test_webhook_not_answered_in_time_counts_as_failed_and_is_retried() -> None:
+    s = ShopifySimulator(
+        {"webhook_secret": SECRET, "webhook_timeout_s": 0.3, "webhook_retry_delays": [0.05, 0.05]}
+    )
+    s.start()
+    try:
+        with Receiver(slow_first_s=0.6) as rx:
+            httpx.post(
+                s.url + "/_sim/webhooks", json={"topic": "orders/create", "address": rx.url}
+            ).raise_for_status()
+            httpx.post(
+                s.url + "/_sim/orders", json={"lines": [{"sku": "TEE-BLK-M", "quantity": 1}]}
+            ).raise_for_status()
+            wait_for(
+                lambda: any(d["delivered"] for d in httpx.get(s.url + "/_sim/webhooks").json()["deliveries"])
+            )
+            attempts = httpx.get(s.url + "/_sim/webhooks").json()["deliveries"][0]["attempts"]
+        assert attempts[0]["status"] is None and "0.3 s" in attempts[0]["error"]
+        assert attempts[-1]["status"] == 200
+    finally:
+        s.stop()
 
 
 def test_duplicate_and_dropped_webhook_faults(sim: ShopifySimulator) -> None:

@@ -83,7 +83,9 @@ class WebhookSender:
         if delay:
             await asyncio.sleep(delay)
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout_s)
+            self._client = httpx.AsyncClient(
+                timeout=self.timeout_s, limits=httpx.Limits(max_keepalive_connections=0)
+            )
         headers = {
             "Content-Type": "application/json",
             "X-Shopify-Topic": rec["topic"],
