@@ -186,10 +186,9 @@ async def order_to_cash(wf: str, tenant: str, correlation_id: str | None = None)
             system=wh.system,
         )
 
-    async def _follow_ups() -> list[str]:
-        return [await follow_up(svc, wf, tenant, correlation_id, f) for f in pending]
-
-    started = await checkpoint(ctx, "apply_pending_facts", _follow_ups, policy=LOCAL_POLICY)
+    # Facts that waited for the posting (paid, cancelled, edited, dispatched): their continuations start
+    # here as child workflows (recorded, so a replay does not start them again).
+    started = [await follow_up(svc, wf, tenant, correlation_id, f) for f in pending]
     return {"status": "accepted", "erp_id": erp_id, "follow_ups": started}
 
 

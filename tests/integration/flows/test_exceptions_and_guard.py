@@ -1,0 +1,75 @@
+"""Business error -> exception -> resolve --retry resumes at the failed step; ERP outage buffers and the
+circuit opens and closes; a burst never exceeds the configured ERP rate (all over real HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from _harness import make_order, sales_orders, sim_get, sim_post, wait_for
+
+
+async def _status(hub, wf):
+    info = await hub.services.engine.status(wf)
+    return info.status if info else None
+
+
+async def test_business_error_parks_then_retry_resumes_from_failed_step(ns, make_hub):
+    hub = await make_hub(ns.url)
+    order = make_order(40, email="c1@example.com", sku="SKU-NEW")
+    res = await hub.capture_order(order, tenant="acme", correlation_id="corr-40")
+    excs = await wait_for(lambda: hub.exceptions.list(status="open"), 30)
+    exc = excs[0]
+    assert exc.workflow_id == res.workflow_id and exc.failed_step == "post_sales_order"
+    assert exc.team == "finance-ops" and exc.code == "vendor_rejected"
+    assert exc.context["order_number"] == "#40" and exc.context["customer"] == "c1@example.com"
+    assert exc.context["amount"] == "10.00 USD" and "netsuite" in exc.context["systems"]
+    assert "SKU-NEW" in exc.message and exc.suggested_action
+    await wait_for(lambda: _status(hub, res.workflow_id), 10)
+    assert sales_orders(ns.url) == []
+    # fix the cause, then resolve with retry
+    sim_post(ns.url, "/_sim/items", [{"sku": "SKU-NEW", "price": "10.00"}])
+    await hub.exceptions.resolve(exc.id, action="retry", actor="ops@acme", note="item created")
+    await wait_for(lambda: len(sales_orders(ns.url)) == 1, 30)
+
+    async def succeeded():
+        return await _status(hub, res.workflow_id) == "SUCCESS"
+    await wait_for(succeeded, 30)
+    hist = await hub.flow_history(res.workflow_id)
+    steps = [s["step"] for s in hist["steps"]]
+    # the steps before the failure ran once; the failed step ran again
+    assert steps.count("validate_customer") == 1 and steps.count("load_order") == 1
+    assert steps.count("post_sales_order") == 2
+    assert hub.exceptions.get(exc.id).status == "resolved"
+    actions = [e["action"] for e in hub.audit.entries(target=f"exception:{exc.id}")]
+    assert "exception.opened" in actions and "exception.resolved.retry" in actions
+
+
+async def test_erp_outage_buffers_orders_circuit_opens_and_closes(ns, make_hub):
+    hub = await make_hub(ns.url, failure_threshold=2, reset_after_s=1.0)
+    sim_post(ns.url, "/_sim/faults", {"outage_s": 8, "error_status": 503})
+    results = [await hub.capture_order(make_order(100 + i, email=f"c{1 + i % 5}@example.com"), tenant="acme") for i in range(6)]
+    assert all(r.status == "accepted" for r in results)
+    guard = hub._guards["netsuite"]
+    await wait_for(lambda: guard.breaker.opened_total >= 1, 30)
+    assert len(sales_orders(ns.url)) == 0  # buffered while the ERP is down
+    await wait_for(lambda: len(sales_orders(ns.url)) == 6, 60)
+    await wait_for(lambda: str(guard.breaker.state) == "closed", 20)
+    assert guard.breaker.closed_total >= 1
+    sos = sales_orders(ns.url)
+    assert sorted(so["externalId"] for so in sos) == sorted(r.workflow_id for r in results)
+    assert all(so["created_count"] == 1 for so in sos)
+    assert hub.exceptions.list(status="open") == []
+    assert hub.services.engine.queue_concurrency("erp-netsuite") == 5  # resumed
+
+
+async def test_burst_never_exceeds_configured_erp_rate(ns, make_hub):
+    hub = await make_hub(ns.url, rps=20.0, headroom=0.9, concurrency=10)
+    sim_post(ns.url, "/_sim/reset", {})
+    sim_post(ns.url, "/_sim/items", [{"sku": "SKU-1", "price": "10.00"}])
+    sim_post(ns.url, "/_sim/customers", [{"email": "c1@example.com"}])
+    results = await asyncio.gather(*[hub.capture_order(make_order(500 + i, email="c1@example.com"), tenant="acme") for i in range(40)])
+    assert all(r.status == "accepted" for r in results)
+    await wait_for(lambda: len(sales_orders(ns.url)) == 40, 90)
+    summary = sim_get(ns.url, "/_sim/requests")
+    assert summary["max_rps"] <= 20.0, summary
+    assert all(so["created_count"] == 1 for so in sales_orders(ns.url))

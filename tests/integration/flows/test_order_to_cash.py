@@ -1,0 +1,69 @@
+"""order_to_cash against the NetSuite and WMS simulators over real HTTP."""
+
+from __future__ import annotations
+
+from _harness import make_order, sales_orders, sim_get, sim_post, wait_for
+
+from retailconnect.connectors._kit import Delivery
+
+
+def _by_eid(ns_url: str) -> dict[str, dict]:
+    return {so["externalId"]: so for so in sales_orders(ns_url)}
+
+
+async def test_capture_ship_pay_exactly_once_and_out_of_order(ns, wms, make_hub):
+    hub = await make_hub(ns.url, wms.url)
+    # order 2: payment webhook arrives before the create webhook
+    early = make_order(2, email="c2@example.com")
+    paid = early.model_copy(update={"financial_status": "paid"})
+    from retailconnect.flows import ingest
+
+    res_paid = await ingest.order_event(hub.services, paid, tenant="acme", correlation_id="corr-2",
+                                        fact={"type": "paid", "amount": paid.totals.grand_total.model_dump(mode="json")})  # fmt: skip
+    assert res_paid.status == "accepted"
+    results = [await hub.capture_order(make_order(i, email=f"c{i}@example.com"), tenant="acme", correlation_id=f"corr-{i}") for i in (1, 2, 3)]
+    assert [r.status for r in results] == ["accepted", "duplicate", "accepted"]
+    # a repeated webhook and a reconciliation pull of order 1
+    again = await hub.capture_order(make_order(1, email="c1@example.com"), tenant="acme", source="reconciliation")
+    assert again.status == "duplicate" and again.workflow_id == "order:acme:shopify:1"
+    await wait_for(lambda: len(sales_orders(ns.url)) == 3, 30)
+    await wait_for(lambda: len(sim_get(wms.url, "/_sim/state/fulfillment_requests")) == 3, 30)
+    sos = _by_eid(ns.url)
+    assert set(sos) == {f"order:acme:shopify:{i}" for i in (1, 2, 3)}
+    assert all(so["created_count"] == 1 for so in sos.values())
+    # the early payment was applied once the order was posted
+    await wait_for(lambda: len(sim_get(ns.url, "/_sim/state/customer_payments")) == 1, 30)
+    # ship order 1: item fulfilment in the ERP, reservation consumed, order fulfilled
+    fr = next(f for f in sim_get(wms.url, "/_sim/state/fulfillment_requests") if f["external_id"].endswith(":1"))
+    ev = sim_post(wms.url, f"/_sim/fulfillment-requests/{fr['id']}/ship")
+    delivery = Delivery(delivery_id=ev["id"], topic=ev["type"], source="MAIN")
+    await hub.ingest_warehouse_webhook("wms", delivery, ev, tenant="acme", correlation_id="corr-1")
+    await hub.ingest_warehouse_webhook("wms", delivery, ev, tenant="acme", correlation_id="corr-1")  # repeat
+    await wait_for(lambda: len(sim_get(ns.url, "/_sim/state/item_fulfillments")) == 1, 30)
+
+    async def fulfilled():
+        h = await hub.flow_history("order:acme:shopify:1")
+        return h["order"]["status"] == "fulfilled" and h
+    hist = await wait_for(fulfilled, 30)
+    names = [s["step"] for s in hist["steps"]]
+    assert names[:2] == ["load_order", "validate_customer"] and "post_sales_order" in names
+    assert all(s["correlation_id"] == "corr-1" for s in hist["steps"])
+    assert len(hist["continuations"]) == 1 and hist["continuations"][0]["status"] == "SUCCESS"
+    assert len(sim_get(ns.url, "/_sim/state/item_fulfillments")) == 1
+    assert _by_eid(ns.url)["order:acme:shopify:1"]["created_count"] == 1
+
+
+async def test_cancel_before_posting_releases_and_never_posts(ns, wms, make_hub):
+    hub = await make_hub(ns.url, wms.url)
+    sim_post(ns.url, "/_sim/faults", {"outage_s": 1.5, "error_status": 503})
+    res = await hub.capture_order(make_order(7, email="c1@example.com"), tenant="acme")
+    cancelled = make_order(7, email="c1@example.com").model_copy(update={"status": "cancelled"})
+    await hub.capture_order(cancelled, tenant="acme")
+
+    async def done():
+        info = await hub.services.engine.status(res.workflow_id)
+        return info is not None and info.status == "SUCCESS"
+    await wait_for(done, 30)
+    out = await hub.services.engine.result(res.workflow_id)
+    assert out["status"] == "cancelled"
+    assert sales_orders(ns.url) == []
