@@ -285,3 +285,37 @@ async def test_graphql_webhook_subscription_and_fulfillment_webhook(sim: Shopify
     d = ShopifyWebhookVerifier(SECRET).verify(headers, body)
     shipment = parse_webhook(d.topic, json.loads(body))
     assert isinstance(shipment, Shipment) and shipment.tracking_number == "JD0001"
+
+
+async def test_refund_moves_money_against_the_sale_and_maps_back(sim: ShopifySimulator) -> None:
+    from decimal import Decimal
+
+    from retailconnect.canonical import Money, Refund, RefundLine
+    from retailconnect.connectors.shopify import refund_from_shopify
+    from retailconnect.errors import VendorRejectedError
+
+    async with httpx.AsyncClient(base_url=sim.url) as h:
+        o = (
+            await h.post("/_sim/orders", json={"lines": [{"sku": "JKT-DNM-L", "quantity": 2}], "emit": False})
+        ).json()
+    line_id = str(o["line_items"][0]["id"])
+    c = client(sim)
+    refund = Refund(
+        order_number=o["name"], currency="USD", reason="too big",
+        lines=[RefundLine(order_line_id=line_id, sku="JKT-DNM-L", quantity=1, amount=Money.of("89.00", "USD"), restock=True)],
+        total=Money.of("89.00", "USD"),
+    )  # fmt: skip
+    rid = await c.refund(refund, order_external_id=str(o["id"]))
+    async with httpx.AsyncClient(base_url=sim.url) as h:
+        refunds = (await h.get("/_sim/state/refunds")).json()["refunds"]
+        orders = (await h.get("/_sim/state/orders")).json()["orders"]
+    assert rid == f"gid://shopify/Refund/{refunds[0]['id']}"
+    assert [t["amount"] for t in refunds[0]["transactions"]] == ["89.00"]
+    assert refunds[0]["refund_line_items"][0]["restock_type"] == "return"
+    assert {x["id"]: x["financial_status"] for x in orders}[o["id"]] == "partially_refunded"
+    ctx = MapContext()
+    back = refund_from_shopify(refunds[0], ctx)  # the refunds/create body the simulator sends
+    assert back.total.amount == Decimal("89.00") and back.lines[0].sku == "JKT-DNM-L" and ctx.warnings == []
+    too_much = refund.model_copy(update={"lines": [], "total": Money.of("500.00", "USD")})
+    with pytest.raises(VendorRejectedError):
+        await c.refund(too_much, order_external_id=str(o["id"]))

@@ -321,6 +321,8 @@ class ShopifyClient:
         return str(data["fulfillmentCreate"]["fulfillment"]["id"])
 
     async def refund(self, refund: Refund, *, order_external_id: str) -> str:
+        """``refundCreate``: lines by Shopify line item id (``RefundLine.order_line_id``), shipping, and a REFUND
+        transaction of ``refund.total`` against the order's successful sale/capture; returns the Refund GID."""
         lines = [
             {
                 "lineItemId": gid("LineItem", ln.order_line_id),
@@ -339,6 +341,27 @@ class ShopifyClient:
             inp["note"] = refund.reason
         if refund.shipping is not None and not refund.shipping.is_zero():
             inp["shipping"] = {"amount": format(refund.shipping.amount, "f")}
+        if not refund.total.is_zero():
+            # Money only moves with a refund transaction against the order's sale/capture.
+            found = await self.execute(_Q_TRANSACTIONS, {"id": inp["orderId"]}, operation="orderTransactions")
+            txns = (found.get("order") or {}).get("transactions") or []
+            parent = next(
+                (t for t in txns if t["kind"] in ("SALE", "CAPTURE") and t["status"] == "SUCCESS"), None
+            )
+            if parent is None:
+                raise VendorRejectedError(
+                    f"shopify order {order_external_id} has no successful sale or capture to refund",
+                    context={"system": "shopify", "order": order_external_id},
+                )
+            inp["transactions"] = [
+                {
+                    "orderId": inp["orderId"],
+                    "parentId": parent["id"],
+                    "gateway": parent["gateway"],
+                    "kind": "REFUND",
+                    "amount": format(refund.total.amount, "f"),
+                }
+            ]
         data = await self.execute(_M_REFUND_CREATE, {"input": inp}, operation="refundCreate")
         user_errors(data["refundCreate"], "refundCreate", {"order": order_external_id})
         return str(data["refundCreate"]["refund"]["id"])
@@ -468,6 +491,11 @@ mutation CreateRefund($input: RefundInput!) {
     refund { id totalRefundedSet { shopMoney { amount currencyCode } } }
     userErrors { field message }
   }
+}"""
+
+_Q_TRANSACTIONS = """
+query OrderTransactions($id: ID!) {
+  order(id: $id) { transactions(first: 10) { id kind status gateway amountSet { shopMoney { amount currencyCode } } } }
 }"""
 
 _M_TAGS_ADD = """

@@ -12,6 +12,7 @@ from .mappers import (
     refund_from_shopify,
     shipment_from_shopify,
 )
+from .webhooks import ShopifyWebhookVerifier
 
 __all__ = ["spec"]
 
@@ -38,7 +39,7 @@ spec = ConnectorSpec(
         refill_per_s=100,
         source="https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits",
     ),
-    webhook_verifier="retailconnect.connectors.shopify.webhooks:ShopifyWebhookVerifier",
+    webhook_verifier=ShopifyWebhookVerifier,  # built per shop with its secret(s)
     client_factory=ShopifyClient,
     mappers={
         "order_in": order_from_shopify,

@@ -150,6 +150,20 @@ class Roots:
             "billingAddress": mailing(o.get("billing_address")),
             "lineItems": lambda info, first=None, after=None: connection(lines, first, after, self.line_node),
             "shippingLines": lambda info, first=None, after=None: connection(ships, first, after, ship_node),
+            "transactions": lambda info, first=None: [
+                {
+                    "id": gid("OrderTransaction", t["id"]),
+                    "kind": t["kind"],
+                    "status": t["status"],
+                    "gateway": t["gateway"],
+                    "createdAt": t["created_at"],
+                    "amountSet": {
+                        "shopMoney": {"amount": t["amount"], "currencyCode": t["currency"]},
+                        "presentmentMoney": {"amount": t["amount"], "currencyCode": t["currency"]},
+                    },
+                }
+                for t in self.s.transactions.get(o["id"], [])[: first or 10]
+            ],
             "__typename": "Order",
             "id": gid("Order", o["id"]),
             "legacyResourceId": str(o["id"]),
@@ -591,11 +605,68 @@ class _Mutation:
                 ship = to_cents(Decimal(str(ship_in["amount"])), cur)
             except InvalidOperation:
                 errors.append(uerr(["input", "shipping", "amount"], "Amount is invalid"))
+        txns = s.transactions.setdefault(o["id"], [])
+        paid_ids = {t["id"]: t for t in txns if t["kind"] in ("SALE", "CAPTURE") and t["status"] == "SUCCESS"}
+        refunded_so_far = sum(to_cents(t["amount"], cur) for t in txns if t["kind"] == "REFUND")
+        money: list[dict[str, Any]] = []
+        for i, tx in enumerate(input.get("transactions") or []):
+            parent = paid_ids.get(parse_gid(tx.get("parentId"), "OrderTransaction") or -1)
+            if tx.get("kind") != "REFUND" or parent is None:
+                errors.append(
+                    uerr(
+                        ["input", "transactions", str(i), "parentId"],
+                        "A refund transaction needs the sale or capture it refunds",
+                    )
+                )
+                continue
+            try:
+                amount = to_cents(Decimal(str(tx["amount"])), cur)
+            except InvalidOperation:
+                errors.append(uerr(["input", "transactions", str(i), "amount"], "Amount is invalid"))
+                continue
+            if amount <= 0 or refunded_so_far + amount > to_cents(parent["amount"], cur):
+                errors.append(
+                    uerr(["input", "transactions", str(i), "amount"], "Amount exceeds the refundable amount")
+                )
+                continue
+            refunded_so_far += amount
+            money.append(
+                {"parent": parent["id"], "amount": amount, "gateway": tx.get("gateway") or parent["gateway"]}
+            )
         if errors:
             return {"refund": None, "order": None, "userErrors": errors}
-        total = sub_total + tax_total + ship
+        total = sum(
+            m["amount"] for m in money
+        )  # without transactions Shopify records the refund but moves no money
         rid = s.next_id()
         stamp = now_iso()
+        refund_txns = [
+            {
+                "id": s.next_id(),
+                "order_id": oid,
+                "kind": "refund",
+                "status": "success",
+                "gateway": m["gateway"],
+                "parent_id": m["parent"],
+                "amount": fmt(m["amount"], cur),
+                "currency": cur,
+                "created_at": stamp,
+            }
+            for m in money
+        ]
+        with s.lock:
+            for t in refund_txns:
+                txns.append(
+                    {
+                        "id": t["id"],
+                        "kind": "REFUND",
+                        "status": "SUCCESS",
+                        "gateway": t["gateway"],
+                        "amount": t["amount"],
+                        "currency": cur,
+                        "created_at": stamp,
+                    }
+                )
         refund = {
             "id": rid,
             "order_id": oid,
@@ -609,20 +680,7 @@ class _Mutation:
             if ship
             else [],
             "order_adjustments": [],
-            "transactions": [
-                {
-                    "id": s.next_id(),
-                    "order_id": oid,
-                    "kind": "refund",
-                    "status": "success",
-                    "gateway": "bogus",
-                    "amount": fmt(total, cur),
-                    "currency": cur,
-                    "created_at": stamp,
-                }
-            ]
-            if total
-            else [],
+            "transactions": refund_txns,
             "admin_graphql_api_id": gid("Refund", rid),
         }
         with s.lock:

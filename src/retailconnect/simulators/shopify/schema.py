@@ -80,6 +80,12 @@ type Order implements Node {
   lineItems(first: Int, after: String): LineItemConnection!
   shippingLines(first: Int, after: String): ShippingLineConnection!
   fulfillmentOrders(first: Int, after: String): FulfillmentOrderConnection!
+  transactions(first: Int): [OrderTransaction!]!
+}
+enum OrderTransactionStatus { SUCCESS FAILURE PENDING ERROR AWAITING_RESPONSE UNKNOWN }
+type OrderTransaction implements Node {
+  id: ID! kind: OrderTransactionKind! status: OrderTransactionStatus! gateway: String amountSet: MoneyBag!
+  createdAt: DateTime!
 }
 type OrderEdge { cursor: String! node: Order! }
 type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }

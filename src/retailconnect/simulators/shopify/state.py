@@ -51,6 +51,7 @@ class ShopState:
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    transactions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # order id -> payments
 
     def next_id(self) -> int:
         return next(self.ids)
@@ -122,6 +123,18 @@ class ShopState:
     def add_order(self, order: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             self.orders[order["id"]] = order
+            if order.get("financial_status") == "paid":
+                self.transactions[order["id"]] = [
+                    {
+                        "id": self.next_id(),
+                        "kind": "SALE",
+                        "status": "SUCCESS",
+                        "gateway": "bogus",
+                        "amount": order["total_price"],
+                        "currency": order["currency"],
+                        "created_at": order["created_at"],
+                    }
+                ]
             first_loc = min(self.locations) if self.locations else None
             shippable = [li for li in order["line_items"] if li.get("requires_shipping", True)]
             if shippable:
