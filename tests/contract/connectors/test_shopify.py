@@ -264,6 +264,21 @@ def test_duplicate_and_dropped_webhook_faults(sim: ShopifySimulator) -> None:
     assert sum(1 for d in deliveries if d["dropped"]) == 3
 
 
+def test_reordered_webhooks_arrive_out_of_order(sim: ShopifySimulator) -> None:
+    with Receiver() as rx:
+        httpx.post(
+            sim.url + "/_sim/webhooks", json={"topic": "orders/create", "address": rx.url}
+        ).raise_for_status()
+        httpx.post(
+            sim.url + "/_sim/faults", json={"reorder_webhooks": True, "reorder_window_s": 0.4, "seed": 3}
+        ).raise_for_status()
+        made = httpx.post(sim.url + "/_sim/orders/generate", json={"count": 8, "seed": 4}).json()["orders"]
+        wait_for(lambda: len(rx.calls) >= 8)
+    arrived = [json.loads(body)["id"] for _, body in rx.calls]
+    assert sorted(arrived) == sorted(o["id"] for o in made)
+    assert arrived != [o["id"] for o in made]
+
+
 async def test_graphql_webhook_subscription_and_fulfillment_webhook(sim: ShopifySimulator) -> None:
     with Receiver() as rx:
         c = client(sim)

@@ -1,5 +1,25 @@
 """Shopify simulator: GraphQL Admin API subset (graphql-core), cost bucket, HMAC-signed webhooks with retries,
-an order generator and fault injection. ``retailconnect sim shopify --port P`` runs it."""
+an order generator and fault injection. ``retailconnect sim shopify --port P`` runs it.
+
+GraphQL: ``POST /admin/api/2025-01/graphql.json`` (header ``X-Shopify-Access-Token``), queries ``shop``,
+``productVariants``, ``locations``, ``order``, ``orders``; mutations ``inventorySetQuantities``,
+``fulfillmentCreate``, ``refundCreate``, ``productVariantsBulkUpdate``, ``tagsAdd``, ``orderUpdate``,
+``webhookSubscriptionCreate``; answers carry ``extensions.cost`` and THROTTLED errors in Shopify's shape.
+
+Admin (not logged, not faulted):
+  POST /_sim/catalog {"products": [{"title", "variants": [{"sku", "price", "inventory": {loc: qty}}]}], "locations": [..]}
+  POST /_sim/orders/generate {"count", "seed", "emit": true, "paid": false, "full": false}
+  POST /_sim/orders {"lines": [{"sku", "quantity", "price"?, "title"?, "discount"?}], "tax_rate"?, "taxes_included"?,
+                     "shipping"?, "presentment_currency"?, "emit"?: true, "paid"?: false}   -> the order JSON
+  GET  /_sim/orders/{id}                  the order as webhooks carry it
+  POST /_sim/webhooks {"topic", "address"}; GET /_sim/webhooks -> subscriptions + deliveries (attempts, dropped...)
+  POST /_sim/faults  FaultPlan JSON + drop_webhook_rate, duplicate_webhook_rate, reorder_webhooks, reorder_window_s
+  GET  /_sim/requests -> {"summary": {count, max_in_flight, throttled, graphql_calls, max_rps}, "items": [...]}
+  GET  /_sim/state/inventory -> {"levels": [{sku, location, location_id, available, updated_at, set_count}],
+                                 "set_calls", "batch_sizes"}
+  GET  /_sim/state/fulfillments -> {"fulfillments": [...], "tracking_by_order": {order_id: [numbers]}}
+  GET  /_sim/state/refunds, GET /_sim/state/orders, POST /_sim/reset
+"""
 
 from __future__ import annotations
 
