@@ -39,7 +39,9 @@ PAYLOAD = "x" * 900  # + envelope fields ~ 1 KB per event
 
 def make_events(n: int) -> list[CloudEvent]:
     return [
-        make_event("inventory.movement", source="bench", subject=f"SKU-{i // 100}", data={"n": i, "pad": PAYLOAD})
+        make_event(
+            "inventory.movement", source="bench", subject=f"SKU-{i // 100}", data={"n": i, "pad": PAYLOAD}
+        )
         for i in range(n)
     ]
 
@@ -163,7 +165,9 @@ async def bench_raw_nats(n: int) -> dict[str, float]:
         cons = asyncio.create_task(consume())
         for i in range(0, n, 1000):
             futs = [
-                await js.publish_async(f"{subj}.inventory.movement", b, headers={"Nats-Msg-Id": f"{name}-{i + j}"})
+                await js.publish_async(
+                    f"{subj}.inventory.movement", b, headers={"Nats-Msg-Id": f"{name}-{i + j}"}
+                )
                 for j, b in enumerate(bodies[i : i + 1000])
             ]
             await asyncio.gather(*futs)

@@ -25,5 +25,7 @@ def flatten(st: BusStats) -> dict[str, float]:
         out[f"retailconnect_bus_in_flight{lab}"] = float(g.in_flight)
     for q in ("p50", "p90", "p99", "max"):
         if q in st.latency_ms:
-            out[f'retailconnect_bus_publish_to_ack_ms{{backend="{st.backend}",quantile="{q}"}}'] = st.latency_ms[q]
+            out[f'retailconnect_bus_publish_to_ack_ms{{backend="{st.backend}",quantile="{q}"}}'] = (
+                st.latency_ms[q]
+            )
     return out

@@ -300,11 +300,15 @@ class BusContract:
 
     async def test_envelope_rejected_at_publish(self, env: Env) -> None:
         with pytest.raises(EnvelopeError, match="type"):
-            await env.bus.publish(CloudEvent.model_construct(**{**ev().model_dump(), "type": "OrderAccepted"}))
+            await env.bus.publish(
+                CloudEvent.model_construct(**{**ev().model_dump(), "type": "OrderAccepted"})
+            )
         with pytest.raises(EnvelopeError):
             await env.bus.publish_many([{"type": "order.accepted"}])  # type: ignore[list-item]
         with pytest.raises(EnvelopeError, match="JSON"):
-            await env.bus.publish(CloudEvent.model_construct(**{**ev().model_dump(), "data": {"x": object()}}))
+            await env.bus.publish(
+                CloudEvent.model_construct(**{**ev().model_dump(), "data": {"x": object()}})
+            )
         with pytest.raises(InputError):
             env.bus.subscribe("Order.*", "g", _noop)
         with pytest.raises(InputError):

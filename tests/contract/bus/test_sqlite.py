@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+
 def _suite():  # _suite.py is not collected; load it by path (importlib import mode, no packages)
     name = "retailconnect_tests_bus_suite"
     if name not in sys.modules:

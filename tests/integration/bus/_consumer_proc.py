@@ -19,11 +19,13 @@ async def main(backend: str, url: str, calls_path: str) -> None:
     store = Store.open(url)
     bus = open_bus(backend, store=store, lease_seconds=1.5)
     ic = IdempotentConsumer(store.engine, group="crashy")
-    calls = open(calls_path, "a", buffering=1)  # noqa: SIM115, ASYNC230
+    calls = open(calls_path, "a", buffering=1)
 
     @ic.wrap
     async def effect(e: CloudEvent, conn: sa.Connection) -> None:
-        conn.execute(sa.text("INSERT INTO t_effects (event_id, pid) VALUES (:i, :p)"), {"i": e.id, "p": os.getpid()})
+        conn.execute(
+            sa.text("INSERT INTO t_effects (event_id, pid) VALUES (:i, :p)"), {"i": e.id, "p": os.getpid()}
+        )
 
     async def handler(e: CloudEvent) -> None:
         calls.write(e.id + "\n")

@@ -31,7 +31,9 @@ def _count(store: Store) -> tuple[int, int]:
 
 def _spawn(backend: str, url: str, calls: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    p = subprocess.Popen([sys.executable, str(PROC), backend, url, str(calls)], env=env, stdout=subprocess.PIPE)
+    p = subprocess.Popen(
+        [sys.executable, str(PROC), backend, url, str(calls)], env=env, stdout=subprocess.PIPE
+    )
     assert p.stdout is not None
     assert p.stdout.readline().strip() == b"ready"
     return p
@@ -46,7 +48,9 @@ async def test_kill_9_mid_batch_then_restart_handles_each_event_once(
     with store.begin() as c:
         c.execute(sa.text("CREATE TABLE t_effects (event_id VARCHAR(64), pid INTEGER)"))
     bus = open_bus(backend, store=store)
-    events = [make_event("order.accepted", source="tests", subject=f"SO-{i % 37}", data={"n": i}) for i in range(N)]
+    events = [
+        make_event("order.accepted", source="tests", subject=f"SO-{i % 37}", data={"n": i}) for i in range(N)
+    ]
     await bus.publish_many(events)
     calls = tmp_path / "calls.txt"
 

@@ -49,7 +49,10 @@ async def test_server_restart_during_publishing_loses_nothing(tmp_path: Path) ->
     bus = NatsBus(f"nats://127.0.0.1:{port}", prefix="restart", publish_timeout=60, ack_timeout=2.0)
     try:
         await bus.start()
-        events = [make_event("inventory.movement", source="wms", subject=f"SKU-{i % 50}", data={"n": i}) for i in range(N)]
+        events = [
+            make_event("inventory.movement", source="wms", subject=f"SKU-{i % 50}", data={"n": i})
+            for i in range(N)
+        ]
 
         async def publisher() -> None:
             for i in range(0, N, 50):

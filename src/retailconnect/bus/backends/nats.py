@@ -50,7 +50,7 @@ from ..api import (
     encode_event,
     one_start,
 )
-from ..consumer import Delivery, Dispatcher
+from ..consumer import Delivery, Dispatcher, StreamDispatcher
 from ..outbox import Outbox, OutboxRelay, TableOutbox
 
 __all__ = ["NatsBus"]
@@ -165,7 +165,9 @@ class NatsBus(EventBus):
     # ---------------------------------------------------------------- publish
     async def _publish(self, events: Sequence[tuple[CloudEvent, str]]) -> None:
         await self.start()
-        await self._send([(self.subject_for(e.type), env.encode(), {"Nats-Msg-Id": e.id}) for e, env in events])
+        await self._send(
+            [(self.subject_for(e.type), env.encode(), {"Nats-Msg-Id": e.id}) for e, env in events]
+        )
 
     async def _publish_raw(self, envelopes: list[str]) -> None:
         msgs = []
@@ -188,24 +190,32 @@ class NatsBus(EventBus):
                 futs: list[Any] = []
                 for m in chunk:
                     try:
-                        futs.append(await self.js.publish_async(m[0], m[1], headers=dict(m[2]), wait_stall=5.0))
+                        futs.append(
+                            await self.js.publish_async(m[0], m[1], headers=dict(m[2]), wait_stall=5.0)
+                        )
                     except Exception as exc:
                         futs.append(exc)
-                results = await asyncio.gather(
-                    *(asyncio.wait_for(f, self.ack_timeout) for f in futs if not isinstance(f, BaseException)),
-                    return_exceptions=True,
-                )
-                it = iter(results)
+                live = [f for f in futs if not isinstance(f, BaseException)]
+                if live:
+                    _, not_done = await asyncio.wait(live, timeout=self.ack_timeout)
+                    for f in not_done:
+                        f.cancel()
                 for m, f in zip(chunk, futs, strict=True):
-                    r = f if isinstance(f, BaseException) else next(it)
-                    if isinstance(r, BaseException):
+                    if isinstance(f, BaseException):
                         failed.append(m)
-                        last = r
+                        last = f
+                    elif f.cancelled():
+                        failed.append(m)
+                        last = TimeoutError("no publish ack")
+                    elif f.exception() is not None:
+                        failed.append(m)
+                        last = f.exception()
             if not failed:
                 return
             if time.monotonic() > deadline:
                 raise BusError(
-                    f"NATS publish failed for {len(failed)} event(s): {last!r}", context={"failed": len(failed)}
+                    f"NATS publish failed for {len(failed)} event(s): {last!r}",
+                    context={"failed": len(failed)},
                 ) from last
             log.info("NATS publish: %d to retry (%r)", len(failed), last)
             await asyncio.sleep(delay)
@@ -298,7 +308,10 @@ class NatsBus(EventBus):
             }
         else:
             assert from_time is not None
-            start = {"deliver_policy": DeliverPolicy.BY_START_TIME, "opt_start_time": from_time.astimezone(UTC)}
+            start = {
+                "deliver_policy": DeliverPolicy.BY_START_TIME,
+                "opt_start_time": from_time.astimezone(UTC),
+            }
         items: list[dict[str, Any]] = []
         count = 0
         async for seq, m in self._scan(self.subject_for(pattern), start):
@@ -309,7 +322,13 @@ class NatsBus(EventBus):
             if len(items) < limit:
                 ev = json.loads(m.data)
                 items.append(
-                    {"offset": seq, "event_id": ev["id"], "type": ev["type"], "subject": ev.get("subject"), "group": group}
+                    {
+                        "offset": seq,
+                        "event_id": ev["id"],
+                        "type": ev["type"],
+                        "subject": ev.get("subject"),
+                        "group": group,
+                    }
                 )
         if not dry_run:
             local = [s for s in self._subs if s.group == group and isinstance(s, NatsSubscription)]
@@ -344,7 +363,9 @@ class NatsBus(EventBus):
         last = info.state.last_seq
         while seq and seq <= last:
             try:
-                raw = await self.js.get_msg(self.dlq_stream, seq=seq, next=True, subject=f"{self.prefix}.dlq.>")
+                raw = await self.js.get_msg(
+                    self.dlq_stream, seq=seq, next=True, subject=f"{self.prefix}.dlq.>"
+                )
             except JsNotFound:
                 return
             yield raw.seq, raw
@@ -374,7 +395,9 @@ class NatsBus(EventBus):
             raise NotFoundError(f"no dead letter {id!r}", context={"id": id}) from None
         return self._dead_from_msg(seq, raw)
 
-    async def dead_letter(self, group: str, d: Delivery, err: str, tb: str, attempts: int, handler: str) -> None:
+    async def dead_letter(
+        self, group: str, d: Delivery, err: str, tb: str, attempts: int, handler: str
+    ) -> None:
         body = {
             "group": group,
             "event": d.event.to_json_dict(),
@@ -386,7 +409,13 @@ class NatsBus(EventBus):
             "offset": d.offset,
         }
         await self._send(
-            [(f"{self.prefix}.dlq.{group}", json.dumps(body).encode(), {"Nats-Msg-Id": f"dead:{group}:{d.offset}:{d.event.id}"})]
+            [
+                (
+                    f"{self.prefix}.dlq.{group}",
+                    json.dumps(body).encode(),
+                    {"Nats-Msg-Id": f"dead:{group}:{d.offset}:{d.event.id}"},
+                )
+            ]
         )
 
     async def replay_dead(
@@ -401,7 +430,13 @@ class NatsBus(EventBus):
                 raise InputError(f"dead letter {id} belongs to group {dl.group!r}, not {group!r}")
             dls = [dl]
         items = [
-            {"dead_id": d.id, "event_id": d.event.id, "type": d.event.type, "subject": d.event.subject, "group": d.group}
+            {
+                "dead_id": d.id,
+                "event_id": d.event.id,
+                "type": d.event.type,
+                "subject": d.event.subject,
+                "group": d.group,
+            }
             for d in dls
         ]
         if not dry_run:
@@ -426,7 +461,9 @@ class NatsBus(EventBus):
             await self.js.delete_msg(self.dlq_stream, seq)
         return len(doomed)
 
-    async def apply_retention(self, *, max_age: timedelta | None = None, max_events: int | None = None) -> int:
+    async def apply_retention(
+        self, *, max_age: timedelta | None = None, max_events: int | None = None
+    ) -> int:
         """Purge now (not a standing stream limit): messages older than ``max_age`` (everything before
         the first message at or after the cut-off, found with a ``by_start_time`` consumer) and all
         but the newest ``max_events`` (``purge`` with ``keep``)."""
@@ -477,7 +514,8 @@ class NatsBus(EventBus):
             return []
         out: list[tuple[int, CloudEvent]] = []
         async for seq, m in self._scan(
-            self.subject_for(pattern), {"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": start}
+            self.subject_for(pattern),
+            {"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": start},
         ):
             if (m.headers or {}).get(TARGET) is None and rx.match(m.subject[len(self.prefix) + 8 :]):
                 out.append((seq, decode_event(m.data)))
@@ -496,24 +534,25 @@ class NatsBus(EventBus):
 
 
 class NatsSubscription(Subscription):
-    def __init__(self, bus: NatsBus, opts: SubscriptionOptions, handler: Callable[..., Awaitable[None]]) -> None:
+    def __init__(
+        self, bus: NatsBus, opts: SubscriptionOptions, handler: Callable[..., Awaitable[None]]
+    ) -> None:
         self.bus = bus
         self.options = opts
         self.stopping = asyncio.Event()
-        self._paused = asyncio.Event()
         self._idle = asyncio.Event()
         self._resume = asyncio.Event()
         self._resume.set()
-        self.dispatcher = Dispatcher(
-            opts,
-            handler,
-            counters=bus.counters(opts.group),
-            latency=bus.latency,
-            on_failure=self._on_failure,
-            on_dead=self._on_dead,
-            on_done=self._on_done,
-            stopping=self.stopping,
-        )
+        common: dict[str, Any] = {
+            "counters": bus.counters(opts.group),
+            "latency": bus.latency,
+            "on_failure": self._on_failure,
+            "on_dead": self._on_dead,
+            "stopping": self.stopping,
+        }
+        self.dispatcher = Dispatcher(opts, handler, **common)
+        self.stream = StreamDispatcher(opts, handler, on_finished=self._finished, **common)
+        self._acks: list[Any] = []
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._fetching = False
@@ -541,6 +580,15 @@ class NatsSubscription(Subscription):
             bus.subject_for(self.options.pattern), durable=self.group, stream=bus.stream
         )
 
+    async def _flush_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        for m in acks:
+            with contextlib.suppress(Exception):
+                await m.ack()
+
+    def _finished(self, d: Delivery) -> None:
+        self._acks.append(d.token)
+
     async def _run(self) -> None:
         from nats.errors import TimeoutError as NatsTimeout
 
@@ -549,9 +597,13 @@ class NatsSubscription(Subscription):
         psub = await self._bind()
         self._ready.set()
         g = self.group
+        batched = self.options.batch_handler
         try:
             while not self.stopping.is_set():
+                await self._flush_acks()
                 if not self._resume.is_set():
+                    await self.stream.drain()
+                    await self._flush_acks()
                     with contextlib.suppress(Exception):
                         await psub.unsubscribe()
                     self._idle.set()
@@ -560,9 +612,15 @@ class NatsSubscription(Subscription):
                     if self.stopping.is_set():
                         return
                     psub = await self._bind()
+                if not self.stream.room.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stream.room.wait(), 0.05)
+                    continue
                 try:
                     self._fetching = True
-                    msgs = await psub.fetch(self.options.batch, timeout=1.0)
+                    msgs = await psub.fetch(
+                        self.options.batch, timeout=0.5 if self._acks or self.stream.pending else 1.0
+                    )
                 except (NatsTimeout, TimeoutError):
                     continue
                 except Exception as exc:
@@ -579,20 +637,22 @@ class NatsSubscription(Subscription):
                 for m in msgs:
                     tgt = (m.headers or {}).get(TARGET)
                     if tgt is not None and tgt != g:
-                        await m.ack()
+                        self._acks.append(m)
                         continue
                     md = m.metadata
                     deliveries.append(
                         Delivery(decode_event(m.data), md.sequence.stream, md.timestamp.timestamp(), 0, m)
                     )
-                await self.dispatcher.run(deliveries)
+                if batched:
+                    for d in await self.dispatcher.run(deliveries):
+                        self._acks.append(d.token)
+                else:
+                    self.stream.submit(deliveries)
         finally:
+            await self.stream.drain()
+            await self._flush_acks()
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
-
-    async def _on_done(self, d: Delivery) -> None:
-        with contextlib.suppress(Exception):
-            await d.token.ack()
 
     async def _on_failure(self, d: Delivery, exc: BaseException, attempt: int) -> None:
         with contextlib.suppress(Exception):
@@ -603,9 +663,7 @@ class NatsSubscription(Subscription):
 
     async def pause(self) -> None:
         self._resume.clear()
-        if self._task is not None and self._fetching:
-            pass
-        await asyncio.wait_for(self._idle.wait(), timeout=5.0)
+        await asyncio.wait_for(self._idle.wait(), timeout=10.0)
 
     def resume(self) -> None:
         self._resume.set()
@@ -619,4 +677,7 @@ class NatsSubscription(Subscription):
             if self._fetching:
                 self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._task is not None and self._task.cancelled():
+            await self.stream.drain()
+            await self._flush_acks()
         self.bus._forget(self)

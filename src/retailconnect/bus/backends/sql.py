@@ -14,13 +14,14 @@ cursors and bumps their ``epoch``, which makes a running worker drop what it rea
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -47,7 +48,6 @@ from ..api import (
     partition_of,
     sleep_or,
     validate_and_encode,
-    validate_pattern,
 )
 from ..consumer import Delivery, Dispatcher, StreamDispatcher
 from ..outbox import Outbox
@@ -75,11 +75,9 @@ def event_rows(events: Sequence[tuple[CloudEvent, str]], now: float | None = Non
 
 
 def _insert(dialect: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -303,7 +301,13 @@ class SqlBus(EventBus):
                 raise InputError(f"dead letter {id} belongs to group {dl.group!r}, not {group!r}")
             dls = [dl]
         items = [
-            {"dead_id": d.id, "event_id": d.event.id, "type": d.event.type, "subject": d.event.subject, "group": d.group}
+            {
+                "dead_id": d.id,
+                "event_id": d.event.id,
+                "type": d.event.type,
+                "subject": d.event.subject,
+                "group": d.group,
+            }
             for d in dls
         ]
         if not dry_run and dls:
@@ -326,9 +330,13 @@ class SqlBus(EventBus):
     async def purge_dead(self, older_than: timedelta) -> int:
         await self.start()
         cutoff = time.time() - older_than.total_seconds()
-        return int(await self._db(lambda c: c.execute(sa.delete(t.dead).where(t.dead.c.dead_at < cutoff)).rowcount))
+        return int(
+            await self._db(lambda c: c.execute(sa.delete(t.dead).where(t.dead.c.dead_at < cutoff)).rowcount)
+        )
 
-    async def apply_retention(self, *, max_age: timedelta | None = None, max_events: int | None = None) -> int:
+    async def apply_retention(
+        self, *, max_age: timedelta | None = None, max_events: int | None = None
+    ) -> int:
         await self.start()
         if max_age is None and max_events is None:
             raise InputError("apply_retention needs max_age and/or max_events")
@@ -342,7 +350,10 @@ class SqlBus(EventBus):
                 n += c.execute(sa.delete(t.events).where(t.events.c.published_at < cutoff)).rowcount
             if max_events is not None:
                 edge = c.execute(
-                    sa.select(t.events.c.offset).order_by(t.events.c.offset.desc()).offset(max_events).limit(1)
+                    sa.select(t.events.c.offset)
+                    .order_by(t.events.c.offset.desc())
+                    .offset(max_events)
+                    .limit(1)
                 ).scalar()
                 if edge is not None:
                     n += c.execute(sa.delete(t.events).where(t.events.c.offset <= edge)).rowcount
@@ -421,7 +432,9 @@ class _Part:
 
 
 class SqlSubscription(Subscription):
-    def __init__(self, bus: SqlBus, opts: SubscriptionOptions, handler: Callable[..., Awaitable[None]]) -> None:
+    def __init__(
+        self, bus: SqlBus, opts: SubscriptionOptions, handler: Callable[..., Awaitable[None]]
+    ) -> None:
         self.bus = bus
         self.options = opts
         self.handler = handler
@@ -461,13 +474,22 @@ class SqlSubscription(Subscription):
         c.execute(
             ins(t.cursors).on_conflict_do_nothing(index_elements=["group_name", "part"]),
             [
-                {"group_name": self.group, "part": p, "pattern": self.options.pattern, "offset": 0, "epoch": 0,
-                 "owner": None, "lease_until": 0.0}
+                {
+                    "group_name": self.group,
+                    "part": p,
+                    "pattern": self.options.pattern,
+                    "offset": 0,
+                    "epoch": 0,
+                    "owner": None,
+                    "lease_until": 0.0,
+                }
                 for p in range(PARTITIONS)
             ],
         )
         c.execute(
-            sa.update(t.cursors).where(t.cursors.c.group_name == self.group).values(pattern=self.options.pattern)
+            sa.update(t.cursors)
+            .where(t.cursors.c.group_name == self.group)
+            .values(pattern=self.options.pattern)
         )
 
     def _heartbeat_and_claim(self, c: Connection) -> set[int]:
@@ -481,20 +503,29 @@ class SqlSubscription(Subscription):
             .on_conflict_do_update(index_elements=["group_name", "member"], set_={"heartbeat": now})
         )
         c.execute(
-            sa.delete(t.members).where(t.members.c.group_name == self.group, t.members.c.heartbeat < now - 3 * lease)
-        )
-        live = c.execute(
-            sa.select(sa.func.count()).select_from(t.members).where(
-                t.members.c.group_name == self.group, t.members.c.heartbeat >= now - lease
+            sa.delete(t.members).where(
+                t.members.c.group_name == self.group, t.members.c.heartbeat < now - 3 * lease
             )
-        ).scalar() or 1
+        )
+        live = (
+            c.execute(
+                sa.select(sa.func.count())
+                .select_from(t.members)
+                .where(t.members.c.group_name == self.group, t.members.c.heartbeat >= now - lease)
+            ).scalar()
+            or 1
+        )
         share = math.ceil(PARTITIONS / int(live))
         mine = t.cursors.c.owner == self.member
         c.execute(sa.update(t.cursors).where(g, mine).values(lease_until=now + lease))
         held = set(c.execute(sa.select(t.cursors.c.part).where(g, mine)).scalars())
         if len(held) > share:
             extra = set(sorted(held)[share:])
-            c.execute(sa.update(t.cursors).where(g, mine, t.cursors.c.part.in_(extra)).values(owner=None, lease_until=0.0))
+            c.execute(
+                sa.update(t.cursors)
+                .where(g, mine, t.cursors.c.part.in_(extra))
+                .values(owner=None, lease_until=0.0)
+            )
             held -= extra
         want = share - len(held)
         if want > 0:
@@ -559,12 +590,16 @@ class SqlSubscription(Subscription):
             for p, epoch, cur in commits:
                 c.execute(
                     sa.update(t.cursors)
-                    .where(g, t.cursors.c.part == p, t.cursors.c.owner == self.member, t.cursors.c.epoch == epoch)
+                    .where(
+                        g, t.cursors.c.part == p, t.cursors.c.owner == self.member, t.cursors.c.epoch == epoch
+                    )
                     .values(offset=cur, lease_until=lease_until)
                 )
         if clear:
             c.execute(
-                sa.delete(t.attempts).where(t.attempts.c.group_name == self.group, t.attempts.c.event_offset.in_(clear))
+                sa.delete(t.attempts).where(
+                    t.attempts.c.group_name == self.group, t.attempts.c.event_offset.in_(clear)
+                )
             )
         cur_rows = c.execute(
             sa.select(t.cursors.c.part, t.cursors.c.offset, t.cursors.c.epoch, t.cursors.c.owner).where(g)
@@ -579,11 +614,13 @@ class SqlSubscription(Subscription):
                 q = (
                     sa.select(e.part, e.offset, e.type, e.target_group, e.envelope, e.published_at)
                     .where(e.offset > min(pos.values()))
-                    .where(sa.or_(*(sa.and_(e.part == p, e.offset > rp) for p, rp in pos.items())))
+                    # ``part + 0`` keeps the planners on the offset (primary key) range scan, in
+                    # order, stopping at LIMIT; an index on part would mean OR-of-ranges + a sort.
+                    .where(sa.or_(*(sa.and_(e.part + 0 == p, e.offset > rp) for p, rp in pos.items())))
                     .order_by(e.offset)
                     .limit(self.options.batch)
                 )
-                rows = c.execute(q).all()
+                rows = list(c.execute(q).all())
                 if rows:
                     prior = dict(
                         c.execute(
@@ -594,7 +631,7 @@ class SqlSubscription(Subscription):
                             )
                         ).all()
                     )
-        return cur_rows, rows, prior
+        return list(cur_rows), rows, prior
 
     def _apply_cursors(self, cur_rows: list[Any]) -> set[int]:
         """Sync partition state with the cursor rows; return partitions reset (or new) this round."""
@@ -624,9 +661,13 @@ class SqlSubscription(Subscription):
             while not self.stopping.is_set():
                 commits = self._commits()
                 clear, self._clear_attempts = self._clear_attempts, []
-                room = self.stream.room.is_set() and not self.batched or (self.batched and not self.stream.pending)
+                room = (self.stream.room.is_set() and not self.batched) or (
+                    self.batched and not self.stream.pending
+                )
                 snapshot = {p: (st.epoch, st.read_pos) for p, st in self.parts.items()} if room else None
-                cur_rows, rows, prior = await bus._db(lambda c: self._round(c, commits, clear, snapshot))
+                cur_rows, rows, prior = await bus._db(
+                    functools.partial(self._round, commits=commits, clear=clear, snapshot=snapshot)
+                )
                 reset = self._apply_cursors(cur_rows)
                 deliveries: list[Delivery] = []
                 for part, off, typ, tgt, env, pub in rows:
@@ -638,7 +679,9 @@ class SqlSubscription(Subscription):
                     if (tgt is not None and tgt != g) or not self.rx.match(typ):
                         st.finished.add(off)
                         continue
-                    deliveries.append(Delivery(decode_event(env), off, pub, prior.get(off, 0), (part, st.gen)))
+                    deliveries.append(
+                        Delivery(decode_event(env), off, pub, prior.get(off, 0), (part, st.gen))
+                    )
                 if deliveries:
                     if self.batched:
                         for d in await self.dispatcher.run(deliveries):
@@ -698,7 +741,9 @@ class SqlSubscription(Subscription):
                 )
             )
             c.execute(
-                sa.delete(t.attempts).where(t.attempts.c.group_name == self.group, t.attempts.c.event_offset == d.offset)
+                sa.delete(t.attempts).where(
+                    t.attempts.c.group_name == self.group, t.attempts.c.event_offset == d.offset
+                )
             )
 
         await self.bus._db(run)
@@ -720,7 +765,11 @@ class SqlSubscription(Subscription):
                 .where(t.cursors.c.group_name == self.group, t.cursors.c.owner == self.member)
                 .values(owner=None, lease_until=0.0)
             )
-            c.execute(sa.delete(t.members).where(t.members.c.group_name == self.group, t.members.c.member == self.member))
+            c.execute(
+                sa.delete(t.members).where(
+                    t.members.c.group_name == self.group, t.members.c.member == self.member
+                )
+            )
 
         try:
             await self.bus._db(release)
