@@ -18,6 +18,7 @@ jittered backoff (``resilience.retry``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -56,7 +57,7 @@ from .mappers import (
 from .mappers.records import SalesOrderLineRef
 from .pagination import MAX_PAGE, OffsetPaginator, require_order_by
 
-__all__ = ["DEFAULT_CONCURRENCY", "NetSuiteClient", "parse_governance", "sql_str"]
+__all__ = ["DEFAULT_CONCURRENCY", "NetSuiteClient", "parse_governance", "safe_external_id", "sql_str"]
 
 RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
@@ -87,8 +88,21 @@ def parse_governance(data: dict[str, Any]) -> int | None:
     return None
 
 
+_EID_OK = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def safe_external_id(raw: str) -> str:
+    """NetSuite external ids may hold only letters, digits, '_' and '-'. Others are replaced by '_' and a
+    short hash of the raw id is appended, so the mapping stays deterministic and collision-free
+    (``order:acme:shopify:1001`` -> ``order_acme_shopify_1001-3f2a9c1b``)."""
+    if _EID_OK.match(raw):
+        return raw
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+    return re.sub(r"[^A-Za-z0-9_-]", "_", raw)[:80] + "-" + digest
+
+
 def _eid(external_id: str) -> str:
-    return "eid:" + quote(external_id, safe="")
+    return "eid:" + quote(safe_external_id(external_id), safe="")
 
 
 class NetSuiteClient:
@@ -253,10 +267,12 @@ class NetSuiteClient:
         return data if isinstance(data, dict) else None
 
     async def get_sales_order(self, external_id: str) -> dict[str, Any] | None:
+        external_id = safe_external_id(external_id)
         return await self.get_record("salesOrder", external_id=external_id)
 
     async def read_order(self, external_id: str, ctx: MapContext | None = None) -> Order | None:
         """The sales order as a canonical Order (reads and reconciliation)."""
+        external_id = safe_external_id(external_id)
         data = await self.get_sales_order(external_id)
         return None if data is None else order_from_netsuite(data, ctx or self._ctx())
 
@@ -337,6 +353,7 @@ class NetSuiteClient:
     async def upsert_customer(
         self, customer: Customer | CustomerContact, *, external_id: str
     ) -> ErpPostResult:
+        external_id = safe_external_id(external_id)
         body = customer_to_netsuite(customer, self._ctx(), external_id=external_id)
         return await self._upsert("customer", external_id, body, context={"customer": customer.email})
 
@@ -397,6 +414,7 @@ class NetSuiteClient:
         return out
 
     async def post_sales_order(self, order: Order, *, external_id: str, customer_id: str) -> ErpPostResult:
+        external_id = safe_external_id(external_id)
         context = {"order_number": order.number, "customer": order.customer.email, "external_id": external_id}
         item_ids = await self._item_ids(order.skus, context)
         body = order_to_netsuite(
@@ -411,6 +429,7 @@ class NetSuiteClient:
 
     async def update_sales_order(self, order: Order, *, external_id: str) -> ErpPostResult:
         """Order edit: the item sublist is replaced (``?replace=item``), so removed lines go away."""
+        external_id = safe_external_id(external_id)
         context = {"order_number": order.number, "external_id": external_id}
         if await self._exists("salesOrder", external_id) is None:
             raise VendorRejectedError(f"no NetSuite sales order {external_id!r} to update", context=context)
@@ -420,6 +439,7 @@ class NetSuiteClient:
 
     async def cancel_sales_order(self, *, external_id: str) -> None:
         """Close every open line (NetSuite's way to cancel an approved order); nothing to do if absent."""
+        external_id = safe_external_id(external_id)
         so = await self.get_sales_order(external_id)
         if so is None:
             return
@@ -446,6 +466,8 @@ class NetSuiteClient:
     async def post_fulfillment(
         self, shipment: Shipment, *, order_external_id: str, external_id: str
     ) -> ErpPostResult:
+        order_external_id = safe_external_id(order_external_id)
+        external_id = safe_external_id(external_id)
         context = {"order_number": shipment.order_number, "external_id": external_id}
         found = await self._exists("itemFulfillment", external_id)
         if found:
@@ -461,6 +483,8 @@ class NetSuiteClient:
     async def post_payment(
         self, amount: Money, *, order_external_id: str, external_id: str, reference: str | None = None
     ) -> ErpPostResult:
+        order_external_id = safe_external_id(order_external_id)
+        external_id = safe_external_id(external_id)
         context = {"order_external_id": order_external_id, "external_id": external_id, "amount": str(amount)}
         so = await self._sales_order(order_external_id, context)
         customer_id = str((so.get("entity") or {}).get("id"))
@@ -477,6 +501,8 @@ class NetSuiteClient:
     async def post_return_authorization(
         self, ret: Return, *, order_external_id: str, external_id: str
     ) -> ErpPostResult:
+        order_external_id = safe_external_id(order_external_id)
+        external_id = safe_external_id(external_id)
         context = {"order_number": ret.order_number, "external_id": external_id}
         found = await self._exists("returnAuthorization", external_id)
         if found:
@@ -490,6 +516,8 @@ class NetSuiteClient:
         )
 
     async def post_credit(self, refund: Refund, *, order_external_id: str, external_id: str) -> ErpPostResult:
+        order_external_id = safe_external_id(order_external_id)
+        external_id = safe_external_id(external_id)
         record_type = "creditMemo" if refund.kind == RefundKind.CREDIT_MEMO else "cashRefund"
         context = {
             "order_number": refund.order_number,

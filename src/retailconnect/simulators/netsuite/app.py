@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import deque
 from decimal import Decimal
@@ -24,6 +25,8 @@ from . import suiteql
 from .problems import SimError, error_body, ns_error
 from .state import RECORD_TYPES, NetSuiteState
 from .tba import TbaVerifier
+
+_EID = re.compile(r"[A-Za-z0-9_-]+")
 
 DEFAULTS: dict[str, Any] = {
     "account_id": "1234567",
@@ -188,7 +191,7 @@ class NetSuiteSimulator:
         if (scheme == "http" and host.endswith(":80")) or (scheme == "https" and host.endswith(":443")):
             host = host.rsplit(":", 1)[0]
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        base_uri = f"{scheme}://{host}{raw_path.decode()}"
+        base_uri = f"{scheme}://{host}{raw_path.decode().split('?', 1)[0]}"
         query = request.scope.get("query_string", b"").decode()
         reason = self.verifier.check(request.method, base_uri, query, request.headers.get("authorization"))
         if reason is None:
@@ -320,6 +323,13 @@ class NetSuiteSimulator:
                 if not ref.startswith("eid:"):
                     raise SimError(
                         405, "INVALID_PARAMETER", "PUT (upsert) requires an external id: eid:{externalId}."
+                    )
+                if not _EID.fullmatch(ref[4:]):
+                    raise SimError(
+                        400,
+                        "INVALID_PARAMETER",
+                        f"Invalid external ID '{ref[4:]}'. An external ID can contain letters, numbers, "
+                        "underscore (_), and hyphen (-).",
                     )
                 replace = {p.strip() for p in request.query_params.get("replace", "").split(",") if p.strip()}
                 rid, _created = self.state.upsert(rtype, ref[4:], await self._body(request), extra, replace)

@@ -226,3 +226,22 @@ async def test_concurrency_limit_read_from_governance_else_default(sim: NetSuite
     await c2.lookup_item("SKU-1")
     assert getattr(c2.limiter, "limit", None) == 5
     await c2.aclose()
+
+
+async def test_external_ids_are_made_netsuite_safe_deterministically(sim: NetSuiteSimulator) -> None:
+    from retailconnect.connectors.netsuite.client import safe_external_id
+
+    raw = "order:acme:shopify:1001"
+    safe = safe_external_id(raw)
+    assert safe.startswith("order_acme_shopify_1001-") and safe_external_id(safe) == safe
+    assert safe_external_id("order_acme_shopify_1001") != safe  # no collision with the look-alike
+    c = make(sim)
+    cid = await c.lookup_customer("a@x.com")
+    assert cid
+    r1 = await c.post_sales_order(order(), external_id=raw, customer_id=cid)
+    r2 = await c.post_sales_order(order(), external_id=raw, customer_id=cid)
+    assert r1.created and not r2.created
+    [so] = sim.state.sales_orders_view()
+    assert so["externalId"] == safe
+    assert (await c.read_order(raw)) is not None
+    await c.aclose()
