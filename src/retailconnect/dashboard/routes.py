@@ -12,6 +12,7 @@ import inspect
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,24 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(sparkline=sparkline, bars=bars)
-    env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M:%S UTC") if hasattr(v, "strftime") else (v or "")
-    env.filters["tm"] = lambda v: v.strftime("%H:%M:%S") if hasattr(v, "strftime") else (v or "")
+    env.filters["dt"] = lambda v: _when(v, "%Y-%m-%d %H:%M:%S UTC")
+    env.filters["tm"] = lambda v: _when(v, "%H:%M:%S")
     env.filters["secs"] = _secs
     return env
+
+
+def _when(v: Any, fmt: str) -> str:
+    """A datetime (or ISO string, or epoch seconds) in UTC; anything else as text, nothing for empty."""
+    if isinstance(v, str):
+        try:
+            v = datetime.fromisoformat(v)
+        except ValueError:
+            return v
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        v = datetime.fromtimestamp(v, UTC)
+    if isinstance(v, datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(UTC).strftime(fmt)
+    return ""
 
 
 def _secs(v: float | None) -> str:
@@ -79,6 +94,7 @@ def create_dashboard_router(
     consumers: ConsumerStore | None = None,
     signer: SessionSigner | None = None,
     live_interval_s: float = 2.0,
+    live_max_s: float = 120.0,
 ) -> APIRouter:
     obs = observability or getattr(hub, "observability", None)
     if obs is None:
@@ -439,7 +455,7 @@ def create_dashboard_router(
             return "".join(tpl.blocks[block](ctx_full))
 
         async def stream() -> AsyncIterator[bytes]:
-            deadline = time.monotonic() + 120  # EventSource reconnects; bounded streams shut down cleanly
+            deadline = time.monotonic() + live_max_s  # EventSource reconnects; bounded streams end cleanly
             yield b"retry: 3000\n\n"
             while time.monotonic() < deadline:
                 if await request.is_disconnected():

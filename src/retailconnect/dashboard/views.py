@@ -198,11 +198,9 @@ async def operations_view(hub: Any, obs: Observability, session: Any) -> dict[st
 async def integration_view(hub: Any, obs: Observability) -> dict[str, Any]:
     m = obs.metrics
     snap = m.snapshot
-    systems = sorted(
-        set(m.window_connectors.keys())
-        | set((getattr(getattr(hub, "topology", None), "systems", {}) or {}).keys())
-    )
+    topo_systems = dict(getattr(getattr(hub, "topology", None), "systems", {}) or {})
     breakers = {b.system: b for b in snap.breakers}
+    systems = sorted(set(m.window_connectors.keys()) | set(topo_systems) | set(breakers))
     now = datetime.now(UTC)
     connectors = []
     for name in systems:
@@ -211,9 +209,7 @@ async def integration_view(hub: Any, obs: Observability) -> dict[str, Any]:
         connectors.append(
             {
                 "system": name,
-                "kind": getattr((getattr(hub.topology, "systems", {}) or {}).get(name), "kind", "")
-                if getattr(hub, "topology", None)
-                else "",
+                "kind": getattr(topo_systems.get(name), "kind", ""),
                 "stats": st,
                 "spark": m.per_minute_errors.series(f"connector:{name}")[-30:],
                 "breaker": b,
