@@ -110,3 +110,11 @@ async def test_location_header_and_get_by_external_id(sim: NetSuiteSimulator) ->
     ).json()
     assert full["item"]["items"][0]["item"] == {"id": item, "refName": "SKU-1"}
     assert (await call(sim, "GET", "/services/rest/record/v1/salesOrder/eid:nope")).status_code == 404
+
+
+async def test_per_second_cap_answers_429_with_netsuite_body() -> None:
+    sim = NetSuiteSimulator({"rate_limit_rps": 3})
+    statuses = [(await call(sim, "GET", "/services/rest/system/v1/governanceLimits")) for _ in range(5)]
+    assert [r.status_code for r in statuses] == [200, 200, 200, 429, 429]
+    assert statuses[-1].json()["o:errorDetails"][0]["o:errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+    assert sim.summary()["rejected_rate"] == 2
