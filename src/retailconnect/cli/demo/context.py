@@ -1,0 +1,264 @@
+"""The demo's world: the generated topology, the simulators, the hub child process, API keys, drivers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from retailconnect.config import Topology, parse_topology
+from retailconnect.simulators._kit import free_port
+
+from .drivers import HubApi, NetSuiteDriver, ShopifyDriver, WmsDriver
+from .harness import HubProcess, SimulatorFleet, topology_to_yaml, write_topology
+from .report import ScenarioUI
+
+__all__ = ["DemoEnv", "create_consumers", "demo_topology"]
+
+TENANT = "acme"
+SHOP_DOMAIN = "acme-demo.myshopify.com"
+WAREHOUSE = "MAIN"
+ERP_LIMIT_RPS = 40  # what the NetSuite simulator enforces (429 above it) and the topology declares
+ERP_CONCURRENCY = 5
+CIRCUIT_RESET_S = 4.0
+SAFETY_STOCK = 2
+
+# credentials of the demo systems: env var -> fresh random value per run (the simulators get the same)
+SECRET_ENV = [
+    "RC_DEMO_SHOPIFY_TOKEN",
+    "RC_DEMO_SHOPIFY_WEBHOOK_SECRET",
+    "RC_DEMO_NS_CONSUMER_KEY",
+    "RC_DEMO_NS_CONSUMER_SECRET",
+    "RC_DEMO_NS_TOKEN_ID",
+    "RC_DEMO_NS_TOKEN_SECRET",
+    "RC_DEMO_WMS_API_KEY",
+    "RC_DEMO_WMS_WEBHOOK_SECRET",
+    "RC_DEMO_LEGACY_KEY",
+]
+
+
+def demo_topology(workdir: Path, *, name: str = "retailconnect-demo") -> str:
+    """The demo's topology (YAML): Shopify, NetSuite and a WMS, all simulators, SQLite engines."""
+    return f"""\
+version: 1
+name: {name}
+tenants:
+  {TENANT}: {{name: ACME Outfitters, brands: [acme], currency: USD}}
+systems:
+  shopify:
+    kind: shopify
+    mode: simulator
+    tenant: {TENANT}
+    shop_domain: {SHOP_DOMAIN}
+    credentials:
+      access_token: {{env: RC_DEMO_SHOPIFY_TOKEN}}
+      webhook_secret: {{env: RC_DEMO_SHOPIFY_WEBHOOK_SECRET}}
+    location_map: {{{WAREHOUSE}: Main Warehouse}}
+  netsuite:
+    kind: netsuite
+    mode: simulator
+    tenant: {TENANT}
+    account_id: "1234567"
+    subsidiary: "1"
+    location: "1"
+    concurrency_limit: {ERP_CONCURRENCY}
+    credentials:
+      consumer_key: {{env: RC_DEMO_NS_CONSUMER_KEY}}
+      consumer_secret: {{env: RC_DEMO_NS_CONSUMER_SECRET}}
+      token_id: {{env: RC_DEMO_NS_TOKEN_ID}}
+      token_secret: {{env: RC_DEMO_NS_TOKEN_SECRET}}
+  wms:
+    kind: wms
+    mode: simulator
+    tenant: {TENANT}
+    warehouse_id: {WAREHOUSE}
+    locations: [{WAREHOUSE}]
+    credentials:
+      api_key: {{env: RC_DEMO_WMS_API_KEY}}
+      webhook_secret: {{env: RC_DEMO_WMS_WEBHOOK_SECRET}}
+flows:
+  - {{name: order_to_cash, source: shopify, targets: [netsuite, wms]}}
+  - {{name: fulfillment, source: wms, targets: [shopify, netsuite]}}
+  - {{name: inventory_sync, source: wms, targets: [shopify]}}
+  - {{name: returns, source: shopify, targets: [wms, netsuite]}}
+policies:
+  erp:
+    netsuite:
+      concurrency: {ERP_CONCURRENCY}
+      rps: {ERP_LIMIT_RPS}
+      headroom: 0.9
+      circuit: {{failure_threshold: 5, reset_after_s: {CIRCUIT_RESET_S}}}
+  consumers:
+    default: {{rate: "2000/second"}}
+  safety_stock: {SAFETY_STOCK}
+  stale_buffer: 2
+exception_routing:
+  - {{code: unresolved_reference, team: merchandising}}
+  - {{code: vendor_rejected, system: netsuite, team: finance-ops}}
+  - {{team: integration}}
+engines:
+  store_url: sqlite:///{workdir / "retailconnect.db"}
+  bus: {{backend: sqlite}}
+"""
+
+
+def create_consumers(store_url: str) -> dict[str, str]:
+    """API keys for the demo: an operator (all tenants, ops:admin) and the storefront (returns, orders)."""
+    from retailconnect.gateway.consumers import ConsumerStore
+    from retailconnect.store import Store
+
+    store = Store.open(store_url)
+    try:
+        consumers = ConsumerStore(store)
+        return {
+            "ops": consumers.add(
+                "demo-operator", tenant="*", scopes=["ops:admin", "systems:read", "orders:read"]
+            ),
+            "storefront": consumers.add(
+                "demo-storefront",
+                tenant=TENANT,
+                scopes=["orders:write", "returns:write", "availability:read"],
+                tier="storefront",
+            ),
+        }
+    finally:
+        store.close()
+
+
+@dataclass
+class DemoEnv:
+    orders: int
+    workdir: Path
+    topology: Topology
+    fleet: SimulatorFleet
+    hub: HubProcess
+    http: httpx.AsyncClient
+    keys: dict[str, str]
+    env: dict[str, str]
+    shopify: ShopifyDriver = field(init=False)
+    netsuite: NetSuiteDriver = field(init=False)
+    wms: WmsDriver = field(init=False)
+    ops: HubApi = field(init=False)
+    storefront: HubApi = field(init=False)
+    erp_limit_rps: int = ERP_LIMIT_RPS
+    erp_concurrency: int = ERP_CONCURRENCY
+    circuit_reset_s: float = CIRCUIT_RESET_S
+    safety_stock: int = SAFETY_STOCK
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        self.shopify = ShopifyDriver(self.http, self.fleet["shopify"].url)
+        self.netsuite = NetSuiteDriver(self.http, self.fleet["netsuite"].url)
+        self.wms = WmsDriver(self.http, self.fleet["wms"].url)
+        self.ops = HubApi(self.http, self.hub.url, self.keys["ops"])
+        self.storefront = HubApi(self.http, self.hub.url, self.keys["storefront"])
+
+    @property
+    def full_run(self) -> bool:
+        return self.orders >= 500
+
+    def scaled(self, fraction: float, minimum: int) -> int:
+        return max(minimum, round(self.orders * fraction))
+
+    def next_seed(self) -> int:
+        self.seed += 1
+        return self.seed
+
+    async def send_orders(
+        self,
+        count: int,
+        rate_per_s: float,
+        ui: ScenarioUI | None = None,
+        shopify: ShopifyDriver | None = None,
+    ) -> list[dict[str, Any]]:
+        """Generate ``count`` storefront orders at ``rate_per_s``; Shopify delivers each as a webhook."""
+        shop = shopify or self.shopify
+        out: list[dict[str, Any]] = []
+        chunk = max(1, round(rate_per_s / 10))  # ten generator calls a second
+        start = time.monotonic()
+        while len(out) < count:
+            n = min(chunk, count - len(out))
+            out.extend(await shop.generate(n, seed=self.next_seed()))
+            if ui is not None:
+                ui.status(f"sent {len(out)}/{count} orders")
+            due = start + len(out) / rate_per_s
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        return out
+
+    # -- life --------------------------------------------------------------------------------------
+    @classmethod
+    def setup(cls, orders: int, workdir: Path, *, log_to: Path | None = None) -> DemoEnv:
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        for name in SECRET_ENV:
+            env[name] = secrets.token_hex(16)
+        topology = parse_topology(demo_topology(workdir), "<demo topology>")
+        fleet = SimulatorFleet()
+        try:
+            effective = fleet.start_for(topology, env)
+            hub = HubProcess(
+                workdir / "topology.yaml", port=free_port(), env=env, log_path=log_to or workdir / "hub.log"
+            )
+            fleet.subscribe(effective, hub.url)
+            write_topology(effective, hub.config)
+            _prepare_simulators(fleet)
+            keys = create_consumers(effective.engines.store_url)
+            hub.start()
+        except BaseException:
+            fleet.stop()
+            raise
+        http = httpx.AsyncClient(timeout=30.0)
+        return cls(orders=orders, workdir=workdir, topology=effective, fleet=fleet, hub=hub, http=http,
+                   keys=keys, env=env)  # fmt: skip
+
+    async def close(self) -> int | None:
+        await self.http.aclose()
+        code = self.hub.stop()
+        self.fleet.stop()
+        return code
+
+
+# the storefront's customers, already known to the ERP (the hub finds them by email)
+CUSTOMERS = [
+    {"email": "buyer@example.com", "firstName": "Alex", "lastName": "Buyer"},
+    {"email": "lamp.buyer@example.com", "firstName": "Lee", "lastName": "Lamp"},
+    {"email": "returner@example.com", "firstName": "Robin", "lastName": "Returner"},
+]
+
+
+def _prepare_netsuite_items(ns_url: str) -> None:
+    """NetSuite knows the storefront's catalogue and customers before orders arrive."""
+    from retailconnect.simulators.shopify.state import DEFAULT_CATALOG
+
+    items = [
+        {"sku": v["sku"], "title": p["title"], "price": v["price"]}
+        for p in DEFAULT_CATALOG
+        for v in p["variants"]
+    ]
+    with httpx.Client(timeout=10.0) as http:
+        http.post(f"{ns_url}/_sim/items", json=items).raise_for_status()
+        http.post(f"{ns_url}/_sim/customers", json=CUSTOMERS).raise_for_status()
+
+
+def _prepare_simulators(fleet: SimulatorFleet) -> None:
+    """NetSuite knows the storefront's items and enforces its limits; the WMS ships after a short delay."""
+    ns = fleet["netsuite"].url
+    _prepare_netsuite_items(ns)
+    with httpx.Client(timeout=10.0) as http:
+        http.post(
+            f"{ns}/_sim/settings",
+            json={"concurrency_limit": ERP_CONCURRENCY, "rate_limit_rps": ERP_LIMIT_RPS},
+        ).raise_for_status()
+        http.post(f"{fleet['wms'].url}/_sim/settings", json={"ship_delay_s": 0.5}).raise_for_status()
+
+
+def effective_yaml(topology: Topology) -> str:
+    return topology_to_yaml(topology)

@@ -1,0 +1,141 @@
+"""``orders``: storefront orders (multi-line, discounts, taxes included and not, several currencies) flow
+Shopify -> hub -> NetSuite; the WMS ships them; Shopify receives fulfilments with tracking."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..checks import Outcome, erp_ledger, max_rps, norm_number
+from ..context import DemoEnv
+from ..drivers import wait_until
+from ..report import ScenarioUI
+
+NAME = "orders"
+TITLE = "Storefront orders to the ERP, shipped by the WMS, fulfilled on Shopify"
+
+
+async def erp_figures(env: DemoEnv, out: Outcome, start: float, end: float) -> None:
+    """ERP pressure as NetSuite itself logged it, inside [start, end]."""
+    req = await env.netsuite.requests(items=True)
+    items = req.get("items", [])
+    window = [r for r in items if start <= float(r["started"]) <= end]
+    out.figures["erp_max_rps"] = max_rps(items, start, end)
+    out.figures["erp_limit_rps"] = env.erp_limit_rps
+    out.figures["erp_max_in_flight"] = int(req.get("max_in_flight_governed", req.get("max_in_flight", 0)))
+    out.figures["erp_concurrency_limit"] = env.erp_concurrency
+    out.figures["erp_429s"] = sum(1 for r in window if int(r["status"]) == 429)
+    out.figures["erp_requests"] = len(window)
+
+
+async def shipped_and_fulfilled(
+    env: DemoEnv, orders: list[dict[str, Any]], out: Outcome, timeout_s: float, ui: ScenarioUI | None = None
+) -> None:
+    """The WMS shipped each order once and Shopify holds a fulfilment with the WMS's tracking number."""
+    names = {norm_number(o["name"]) for o in orders}
+    ids = {str(o["id"]) for o in orders}
+
+    async def all_fulfilled() -> bool:
+        f = await env.shopify.fulfillments()
+        tracked = {oid for oid, nums in f["tracking_by_order"].items() if nums}
+        if ui is not None:
+            ui.status(f"fulfilled on Shopify {len(ids & tracked)}/{len(ids)}")
+        return ids <= tracked
+
+    ok, waited = await wait_until(all_fulfilled, timeout_s)
+    frs = await env.wms.state("fulfillment_requests")
+    shipments = await env.wms.state("shipments")
+    fr_numbers = [norm_number(fr["request"].get("order_number") or fr["external_id"]) for fr in frs]
+    ours = [n for n in fr_numbers if n in names]
+    out.check(
+        "the WMS received one fulfilment request per order",
+        set(ours) == names and len(ours) == len(set(ours)),
+        f"{len(set(ours))}/{len(names)} orders, {len(ours) - len(set(ours))} duplicate request(s)",
+    )
+    f = await env.shopify.fulfillments()
+    by_order = {oid: set(nums) for oid, nums in f["tracking_by_order"].items() if oid in ids}
+    shopify_tracking = set().union(*by_order.values()) if by_order else set()
+    wms_tracking = {s["tracking_number"] for s in shipments if norm_number(s.get("order_number")) in names}
+    fulfil_counts = [sum(1 for x in f["fulfillments"] if str(x["order_id"]) == oid) for oid in ids]
+    out.check(
+        "Shopify holds a fulfilment with the WMS's tracking number for every order",
+        ok and bool(wms_tracking) and wms_tracking <= shopify_tracking,
+        f"{len(by_order)}/{len(ids)} orders fulfilled; {len(wms_tracking & shopify_tracking)}/"
+        f"{len(wms_tracking)} WMS tracking numbers on Shopify (waited {waited:.0f} s)",
+    )
+    out.check(
+        "no order fulfilled twice on Shopify",
+        all(c <= 1 for c in fulfil_counts),
+        f"max fulfilments per order: {max(fulfil_counts, default=0)}",
+    )
+    sos = await env.netsuite.sales_orders()
+    ledger = erp_ledger(names, sos)
+    so_ids = {str(so["id"]) for v in ledger.found.values() for so in v}
+    ifs = await env.netsuite.records("itemFulfillment")
+    fulfilled_sos = {str((r.get("createdFrom") or {}).get("id")) for r in ifs}
+    out.check(
+        "NetSuite holds an item fulfilment for every order",
+        bool(so_ids) and so_ids <= fulfilled_sos,
+        f"{len(so_ids & fulfilled_sos)}/{len(so_ids)} sales orders fulfilled in NetSuite",
+    )
+
+
+async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
+    out = Outcome(NAME, TITLE)
+    n = env.orders
+    rate = 50.0 if env.full_run else 25.0
+    ui.total(n)
+    t0 = time.time()
+    orders = await env.send_orders(n, rate, ui)
+    numbers = {norm_number(o["name"]) for o in orders}
+    out.figures["orders"] = n
+    currencies = {o["currency"] for o in orders}
+    multi = sum(1 for o in orders if len(o["skus"]) > 1)
+    out.notes.append(f"{n} orders, {multi} multi-line, presentment currencies {sorted(currencies)}")
+
+    async def in_erp() -> bool:
+        ledger = erp_ledger(numbers, await env.netsuite.sales_orders())
+        ui.done(len(ledger.found))
+        ui.status(f"in NetSuite {len(ledger.found)}/{n}")
+        return not ledger.missing
+
+    ok, _ = await wait_until(in_erp, timeout_s=max(60.0, n / 3))
+    t_erp = time.time()
+    ledger = erp_ledger(numbers, await env.netsuite.sales_orders())
+    out.figures["orders_per_s"] = round(len(ledger.found) / max(0.001, t_erp - t0), 1)
+    out.figures["erp_updates"] = ledger.updates
+    out.check(
+        "every order is in NetSuite",
+        ok and not ledger.missing,
+        f"{len(ledger.found)}/{n} (missing: {', '.join(ledger.missing[:5]) or 'none'})",
+    )
+    out.check(
+        "no order duplicated in NetSuite (one sales order per external id, created once)",
+        not ledger.duplicates and not ledger.recreated,
+        f"{len(ledger.duplicates)} duplicated, {len(ledger.recreated)} re-created, "
+        f"{ledger.updates} idempotent re-post(s) as updates",
+    )
+    shop_orders = {norm_number(o["name"]): o for o in orders}
+    mismatched = []
+    for num, sos in ledger.found.items():
+        want = sorted(s for s in shop_orders[num]["skus"] if s)
+        got = sorted(
+            str(ln.get("item", {}).get("refName") or "") for ln in (sos[0].get("item") or {}).get("items", [])
+        )
+        if not set(want) <= set(got):
+            mismatched.append(num)
+    out.check(
+        "each sales order carries the storefront order's items",
+        not mismatched and bool(ledger.found),
+        f"{len(ledger.found) - len(mismatched)}/{len(ledger.found)} match",
+    )
+    await shipped_and_fulfilled(env, orders, out, timeout_s=max(60.0, n / 4), ui=ui)
+    await erp_figures(env, out, t0, time.time())
+    out.check(
+        "the ERP's limits were respected (as NetSuite logged it)",
+        out.figures["erp_max_rps"] <= env.erp_limit_rps
+        and out.figures["erp_max_in_flight"] <= env.erp_concurrency,
+        f"max {out.figures['erp_max_rps']:.0f} req/s (limit {env.erp_limit_rps}), "
+        f"max {out.figures['erp_max_in_flight']} in flight (limit {env.erp_concurrency})",
+    )
+    return out
