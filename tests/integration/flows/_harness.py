@@ -144,3 +144,12 @@ async def wait_for(pred: Any, timeout: float = 30.0, interval: float = 0.1) -> A
 
 def money(v: str) -> Decimal:
     return Decimal(v)
+
+
+def ns_eid(workflow_id: str) -> str:
+    """The external id NetSuite holds for one of our ids (the connector makes it NetSuite-safe)."""
+    try:
+        from retailconnect.connectors.netsuite.client import safe_external_id
+    except ImportError:  # pragma: no cover - older connector
+        return workflow_id
+    return safe_external_id(workflow_id)

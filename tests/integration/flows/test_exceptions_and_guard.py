@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from _harness import make_order, sales_orders, sim_get, sim_post, wait_for
+from _harness import make_order, ns_eid, sales_orders, sim_get, sim_post, wait_for
 
 
 async def _status(hub, wf):
@@ -56,10 +56,10 @@ async def test_erp_outage_buffers_orders_circuit_opens_and_closes(ns, make_hub):
     await wait_for(lambda: str(guard.breaker.state) == "closed", 20)
     assert guard.breaker.closed_total >= 1
     sos = sales_orders(ns.url)
-    assert sorted(so["externalId"] for so in sos) == sorted(r.workflow_id for r in results)
+    assert sorted(so["externalId"] for so in sos) == sorted(ns_eid(r.workflow_id) for r in results)
     assert all(so["created_count"] == 1 for so in sos)
     assert hub.exceptions.list(status="open") == []
-    assert hub.services.engine.queue_concurrency("erp-netsuite") == 5  # resumed
+    assert await asyncio.to_thread(hub.services.engine.queue_concurrency, "erp-netsuite") == 5  # resumed
 
 
 async def test_burst_never_exceeds_configured_erp_rate(ns, make_hub):

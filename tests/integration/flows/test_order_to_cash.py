@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _harness import make_order, sales_orders, sim_get, sim_post, wait_for
+from _harness import make_order, ns_eid, sales_orders, sim_get, sim_post, wait_for
 
 from retailconnect.connectors._kit import Delivery
 
@@ -29,7 +29,7 @@ async def test_capture_ship_pay_exactly_once_and_out_of_order(ns, wms, make_hub)
     await wait_for(lambda: len(sales_orders(ns.url)) == 3, 30)
     await wait_for(lambda: len(sim_get(wms.url, "/_sim/state/fulfillment_requests")) == 3, 30)
     sos = _by_eid(ns.url)
-    assert set(sos) == {f"order:acme:shopify:{i}" for i in (1, 2, 3)}
+    assert set(sos) == {ns_eid(f"order:acme:shopify:{i}") for i in (1, 2, 3)}
     assert all(so["created_count"] == 1 for so in sos.values())
     # the early payment was applied once the order was posted
     await wait_for(lambda: len(sim_get(ns.url, "/_sim/state/customer_payments")) == 1, 30)
@@ -43,14 +43,15 @@ async def test_capture_ship_pay_exactly_once_and_out_of_order(ns, wms, make_hub)
 
     async def fulfilled():
         h = await hub.flow_history("order:acme:shopify:1")
-        return h["order"]["status"] == "fulfilled" and h
+        done = h["continuations"] and all(c["status"] == "SUCCESS" for c in h["continuations"])
+        return h["order"]["status"] == "fulfilled" and done and h
     hist = await wait_for(fulfilled, 30)
     names = [s["step"] for s in hist["steps"]]
     assert names[:2] == ["load_order", "validate_customer"] and "post_sales_order" in names
     assert all(s["correlation_id"] == "corr-1" for s in hist["steps"])
     assert len(hist["continuations"]) == 1 and hist["continuations"][0]["status"] == "SUCCESS"
     assert len(sim_get(ns.url, "/_sim/state/item_fulfillments")) == 1
-    assert _by_eid(ns.url)["order:acme:shopify:1"]["created_count"] == 1
+    assert _by_eid(ns.url)[ns_eid("order:acme:shopify:1")]["created_count"] == 1
 
 
 async def test_cancel_before_posting_releases_and_never_posts(ns, wms, make_hub):
