@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import json
 import math
 import random
 import re
@@ -28,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
-from pydantic_core import PydanticSerializationError
+from pydantic_core import PydanticSerializationError, from_json
 
 from retailconnect.canonical.event import CloudEvent
 from retailconnect.errors import BusError, EnvelopeError, InputError
@@ -170,7 +169,7 @@ def encode_event(ev: CloudEvent) -> str:
 def decode_event(text: str | bytes) -> CloudEvent:
     """Rebuild an event read back from the log. Envelopes were validated at publish, so this skips
     re-validation (``model_construct``) and only parses the time."""
-    d = json.loads(text)
+    d = from_json(text)  # pydantic-core's parser: about twice json.loads' speed here
     if not isinstance(d, dict) or not _FIELDS.issuperset(d) or "time" not in d:
         return CloudEvent.model_validate_json(text)
     d["time"] = datetime.fromisoformat(d["time"])

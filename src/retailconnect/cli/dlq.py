@@ -81,7 +81,9 @@ def show(
         meta.add_row(f"[bold]{k}[/]", v)
     console.print(meta)
     console.print(Panel(d.traceback.rstrip(), title="traceback", expand=False), markup=False)
-    console.print(Panel(json.dumps(d.event.to_json_dict(), indent=2), title="event", expand=False), markup=False)
+    console.print(
+        Panel(json.dumps(d.event.to_json_dict(), indent=2), title="event", expand=False), markup=False
+    )
 
 
 @app.command("replay")

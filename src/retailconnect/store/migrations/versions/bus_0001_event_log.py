@@ -90,5 +90,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("bus_processed", "bus_outbox", "bus_dead", "bus_attempts", "bus_members", "bus_cursors", "bus_events"):
+    for name in (
+        "bus_processed",
+        "bus_outbox",
+        "bus_dead",
+        "bus_attempts",
+        "bus_members",
+        "bus_cursors",
+        "bus_events",
+    ):
         op.drop_table(name)
