@@ -26,7 +26,11 @@ def dec(value: Any, path: str) -> Decimal:
 
 
 def setting(ctx: MapContext, key: str) -> Any:
-    return ctx.settings.get(key)
+    """A NetSuite setting; ``subsidiary_id`` may also be given as ``subsidiary`` (and so on)."""
+    value = ctx.settings.get(key)
+    if value is None and key.endswith("_id"):
+        value = ctx.settings.get(key[:-3])
+    return value
 
 
 def ref(value: Any) -> dict[str, Any] | None:

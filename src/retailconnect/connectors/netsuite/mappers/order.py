@@ -143,7 +143,11 @@ def order_to_netsuite(
         ship_tax = Money.sum([s.tax_total for s in order.shipping_lines], cur)
         if not ship_tax.is_zero():
             body["custbody_rc_shipping_tax"] = ship_tax.amount
-        method = (setting(ctx, "ship_method_ids") or {}).get(order.shipping_lines[0].code or "")
+        method = (
+            (setting(ctx, "ship_method_ids") or {}).get(order.shipping_lines[0].code or "")
+            or setting(ctx, "ship_method_id")
+            or setting(ctx, "shipping_item")  # NetSuite's ship methods are shipping items
+        )
         if method:
             body["shipMethod"] = {"id": str(method)}
     if setting(ctx, "custom_fields") is False:  # the account lacks the custbody_rc_* / custcol_rc_* fields
