@@ -8,17 +8,19 @@ from retailconnect.canonical import Shipment, ShipmentLine
 from retailconnect.connectors._kit import MapContext
 from retailconnect.errors import MappingError
 
-from ._common import clean, sid, ts, unwrap
+from ._common import at, clean, guarded, items, sid, ts, unwrap
 
 __all__ = ["shipment_from_shopify"]
 
 
+@guarded
 def shipment_from_shopify(payload: Any, ctx: MapContext) -> Shipment:
     f = unwrap(payload, "fulfillment")
     if f.get("order_id") is None:
         raise MappingError("missing order_id", context={"path": "$.order_id"})
     lines = []
-    for i, li in enumerate(f.get("line_items") or []):
+    for i, li in enumerate(items(f, "line_items", "$")):
+        at(f"$.line_items[{i}]")
         sku = clean(li.get("sku")) or f"shopify-variant:{li.get('variant_id')}"
         qty = li.get("quantity")
         if not isinstance(qty, int) or qty <= 0:

@@ -14,11 +14,12 @@ from retailconnect.canonical import InventoryLevel
 from retailconnect.connectors._kit import MapContext
 from retailconnect.errors import MappingError
 
-from ._common import ts, unwrap
+from ._common import guarded, ts, unwrap
 
 __all__ = ["inventory_level_from_shopify"]
 
 
+@guarded
 def inventory_level_from_shopify(payload: Any, ctx: MapContext) -> InventoryLevel:
     lv = unwrap(payload, "inventory_level")
     item = lv.get("inventory_item_id")

@@ -37,7 +37,7 @@ from retailconnect.canonical import (
 from retailconnect.connectors._kit import MapContext
 from retailconnect.errors import MappingError
 
-from ._common import alloc_sum, clean, dec, money_from, money_req, sid, ts, unwrap
+from ._common import alloc_sum, at, clean, dec, guarded, items, money_from, money_req, sid, ts, unwrap
 
 __all__ = ["address_from_shopify", "order_from_shopify"]
 
@@ -55,6 +55,19 @@ _FUL = {
 def address_from_shopify(a: Any) -> Address | None:
     if not isinstance(a, dict):
         return None
+    for k in (
+        "first_name",
+        "last_name",
+        "company",
+        "address1",
+        "address2",
+        "city",
+        "province_code",
+        "zip",
+        "phone",
+    ):
+        if a.get(k) is not None and not isinstance(a.get(k), str | int):
+            raise MappingError(f"{k} must be text", context={"path": f".{k}"})
     country = clean(a.get("country_code"))
     return Address(
         first_name=clean(a.get("first_name")),
@@ -72,8 +85,9 @@ def address_from_shopify(a: Any) -> Address | None:
 
 def _tax_lines(node: dict[str, Any], path: str, cur: str) -> list[TaxLine]:
     out = []
-    for i, t in enumerate(node.get("tax_lines") or []):
+    for i, t in enumerate(items(node, "tax_lines", path)):
         p = f"{path}.tax_lines[{i}]"
+        at(p)
         amount = money_req(t, "price", p, cur)
         rate = t.get("rate")
         out.append(
@@ -94,8 +108,9 @@ def _scale(m: Money, num: int, den: int) -> Money:
 
 def _line(li: dict[str, Any], i: int, cur: str, ctx: MapContext) -> tuple[OrderLine, bool]:
     p = f"$.line_items[{i}]"
+    at(p)
     qty_raw = li.get("quantity")
-    if not isinstance(qty_raw, int) or isinstance(qty_raw, bool) or qty_raw < 0:
+    if not isinstance(qty_raw, int) or isinstance(qty_raw, bool) or not 0 <= qty_raw < 10**9:
         raise MappingError(
             f"quantity must be a non-negative integer, got {qty_raw!r}", context={"path": f"{p}.quantity"}
         )
@@ -156,6 +171,7 @@ def _line(li: dict[str, Any], i: int, cur: str, ctx: MapContext) -> tuple[OrderL
 
 def _shipping(sl: dict[str, Any], i: int, cur: str) -> ShippingLine:
     p = f"$.shipping_lines[{i}]"
+    at(p)
     taxes = _tax_lines(sl, p, cur)
     disc = alloc_sum(sl.get("discount_allocations"), f"{p}.discount_allocations", cur) or Money.zero(cur)
     return ShippingLine(
@@ -213,6 +229,15 @@ def _totals(o: dict[str, Any], cur: str, which: str, current: bool, ship_disc: M
     )
 
 
+def _addr(o: dict[str, Any], key: str) -> Address | None:
+    at(f"$.{key}")
+    try:
+        return address_from_shopify(o.get(key))
+    except MappingError as exc:
+        raise MappingError(exc.message, context={"path": f"$.{key}{exc.context.get('path', '')}"}) from None
+
+
+@guarded
 def order_from_shopify(payload: Any, ctx: MapContext) -> Order:
     o = unwrap(payload, "order")
     cur = o.get("currency")
@@ -220,24 +245,25 @@ def order_from_shopify(payload: Any, ctx: MapContext) -> Order:
         raise MappingError("missing shop currency", context={"path": "$.currency"})
     if o.get("id") is None:
         raise MappingError("missing order id", context={"path": "$.id"})
-    items = o.get("line_items")
-    if not isinstance(items, list) or not items:
+    raw_lines = o.get("line_items")
+    if not isinstance(raw_lines, list) or not raw_lines:
         raise MappingError("an order needs at least one line item", context={"path": "$.line_items"})
     lines: list[OrderLine] = []
     any_edit = False
-    for i, li in enumerate(items):
+    for i, li in enumerate(raw_lines):
         if not isinstance(li, dict):
             raise MappingError("line item must be an object", context={"path": f"$.line_items[{i}]"})
         line, edited = _line(li, i, cur, ctx)
         lines.append(line)
         any_edit = any_edit or edited
-    ships = [_shipping(sl, i, cur) for i, sl in enumerate(o.get("shipping_lines") or [])]
+    ships = [_shipping(sl, i, cur) for i, sl in enumerate(items(o, "shipping_lines", "$"))]
+    at("$")
     ship_disc = Money.sum([s.discount_total for s in ships], cur)
     totals = _totals(o, cur, "shop_money", any_edit, ship_disc)
     assert totals is not None
     pres_cur = clean(o.get("presentment_currency"))
     pres_ship_disc = Money.zero(pres_cur or cur)
-    for i, sl in enumerate(o.get("shipping_lines") or []):
+    for i, sl in enumerate(items(o, "shipping_lines", "$")):
         m = alloc_sum(
             sl.get("discount_allocations"), f"$.shipping_lines[{i}]", pres_cur or cur, "presentment_money"
         )
@@ -250,6 +276,7 @@ def order_from_shopify(payload: Any, ctx: MapContext) -> Order:
     placed_raw = o.get("processed_at") or o.get("created_at")
     placed = ts(placed_raw, "$.processed_at" if o.get("processed_at") else "$.created_at")
     updated = ts(o["updated_at"], "$.updated_at") if o.get("updated_at") else placed
+    at("$.customer")
     raw_cust = o.get("customer")
     cust: dict[str, Any] = raw_cust if isinstance(raw_cust, dict) else {}
     email = clean(o.get("email")) or clean(o.get("contact_email")) or clean(cust.get("email"))
@@ -265,11 +292,13 @@ def order_from_shopify(payload: Any, ctx: MapContext) -> Order:
     if fin is None:
         ctx.warn(f"unknown financial_status {o.get('financial_status')!r}; read as pending")
         fin = FinancialStatus.PENDING
-    ful = _FUL.get(o.get("fulfillment_status"))
+    raw_ful = o.get("fulfillment_status")
+    ful = _FUL.get(raw_ful) if raw_ful is None or isinstance(raw_ful, str) else None
     if ful is None:
         ctx.warn(f"unknown fulfillment_status {o.get('fulfillment_status')!r}; read as unfulfilled")
         ful = FulfillmentStatus.UNFULFILLED
     number = clean(o.get("name")) or sid(o.get("order_number")) or str(o["id"])
+    at("$")
     tags = [t.strip() for t in str(o.get("tags") or "").split(",") if t.strip()]
     extra = {
         "shopify": {
@@ -297,8 +326,8 @@ def order_from_shopify(payload: Any, ctx: MapContext) -> Order:
             last_name=clean(cust.get("last_name")),
             phone=clean(o.get("phone")) or clean(cust.get("phone")),
         ),
-        "billing_address": address_from_shopify(o.get("billing_address")),
-        "shipping_address": address_from_shopify(o.get("shipping_address")),
+        "billing_address": _addr(o, "billing_address"),
+        "shipping_address": _addr(o, "shipping_address"),
         "lines": lines,
         "shipping_lines": ships,
         "totals": totals,

@@ -16,11 +16,12 @@ from retailconnect.canonical import Money, Product, Variant, Weight, WeightUnit
 from retailconnect.connectors._kit import MapContext
 from retailconnect.errors import MappingError
 
-from ._common import clean, dec, sid, unwrap
+from ._common import at, clean, dec, guarded, items, sid, unwrap
 
 __all__ = ["product_from_shopify"]
 
 
+@guarded
 def product_from_shopify(payload: Any, ctx: MapContext) -> Product:
     p = unwrap(payload, "product")
     if p.get("id") is None or not clean(p.get("title")):
@@ -29,8 +30,9 @@ def product_from_shopify(payload: Any, ctx: MapContext) -> Product:
         )
     cur = ctx.settings.get("shop_currency")
     variants: list[Variant] = []
-    for i, v in enumerate(p.get("variants") or []):
+    for i, v in enumerate(items(p, "variants", "$")):
         path = f"$.variants[{i}]"
+        at(path)
         sku = clean(v.get("sku"))
         if sku is None:
             ctx.warn(f"variants[{i}] (id {v.get('id')}) has no SKU; left out of the canonical product")
@@ -67,7 +69,8 @@ def product_from_shopify(payload: Any, ctx: MapContext) -> Product:
                 external_refs=refs,
             )
         )
-    if cur is None and any(v.get("price") is not None for v in p.get("variants") or []):
+    at("$")
+    if cur is None and any(v.get("price") is not None for v in items(p, "variants", "$")):
         ctx.warn(
             "shop currency unknown (settings.shop_currency): variant prices kept as text in external_refs"
         )

@@ -16,7 +16,7 @@ from retailconnect.canonical import Money, Refund, RefundLine
 from retailconnect.connectors._kit import MapContext
 from retailconnect.errors import MappingError
 
-from ._common import clean, money_from, sid, ts, unwrap
+from ._common import at, clean, guarded, items, money_from, sid, ts, unwrap
 
 __all__ = ["refund_from_shopify"]
 
@@ -24,15 +24,15 @@ _RESTOCK = {"return", "cancel", "legacy_restock"}
 
 
 def _currency(r: dict[str, Any]) -> str:
-    for rli in r.get("refund_line_items") or []:
+    for rli in items(r, "refund_line_items", "$"):
         for f in ("subtotal_set", "total_tax_set"):
             m = (rli.get(f) or {}).get("shop_money") or {}
             if m.get("currency_code"):
                 return str(m["currency_code"])
-    for t in r.get("transactions") or []:
+    for t in items(r, "transactions", "$"):
         if t.get("currency"):
             return str(t["currency"])
-    for adj in r.get("order_adjustments") or []:
+    for adj in items(r, "order_adjustments", "$"):
         m = (adj.get("amount_set") or {}).get("shop_money") or {}
         if m.get("currency_code"):
             return str(m["currency_code"])
@@ -41,6 +41,7 @@ def _currency(r: dict[str, Any]) -> str:
     raise MappingError("cannot tell the refund's currency", context={"path": "$.transactions"})
 
 
+@guarded
 def refund_from_shopify(payload: Any, ctx: MapContext) -> Refund:
     r = unwrap(payload, "refund")
     if r.get("id") is None:
@@ -50,8 +51,9 @@ def refund_from_shopify(payload: Any, ctx: MapContext) -> Refund:
     cur = _currency(r)
     z = Money.zero(cur)
     lines: list[RefundLine] = []
-    for i, rli in enumerate(r.get("refund_line_items") or []):
+    for i, rli in enumerate(items(r, "refund_line_items", "$")):
         p = f"$.refund_line_items[{i}]"
+        at(p)
         li = rli.get("line_item") if isinstance(rli.get("line_item"), dict) else {}
         qty = rli.get("quantity")
         if not isinstance(qty, int) or qty < 0:
@@ -69,10 +71,10 @@ def refund_from_shopify(payload: Any, ctx: MapContext) -> Refund:
             )
         )
     shipping = z
-    for i, rsl in enumerate(r.get("refund_shipping_lines") or []):
+    for i, rsl in enumerate(items(r, "refund_shipping_lines", "$")):
         shipping = shipping + (money_from(rsl, "subtotal_amount", f"$.refund_shipping_lines[{i}]", cur) or z)
     adjustments = z
-    for i, adj in enumerate(r.get("order_adjustments") or []):
+    for i, adj in enumerate(items(r, "order_adjustments", "$")):
         m = money_from(adj, "amount", f"$.order_adjustments[{i}]", cur) or z
         tax = money_from(adj, "tax_amount", f"$.order_adjustments[{i}]", cur) or z
         if adj.get("kind") == "shipping_refund":
@@ -82,12 +84,13 @@ def refund_from_shopify(payload: Any, ctx: MapContext) -> Refund:
             adjustments = adjustments + m + tax
     paid = z
     n_tx = 0
-    for i, t in enumerate(r.get("transactions") or []):
+    for i, t in enumerate(items(r, "transactions", "$")):
         if t.get("kind") == "refund" and t.get("status") in (None, "success"):
             tm = money_from(t, "amount", f"$.transactions[{i}]", cur)
             if tm is not None and tm.currency == cur:
                 paid = paid + tm
                 n_tx += 1
+    at("$")
     parts = Money.sum([ln.amount + (ln.tax or z) for ln in lines], cur) + shipping - adjustments
     total = paid if n_tx else parts
     if n_tx and parts != paid:
