@@ -532,6 +532,31 @@ class NetSuiteClient:
         )
         return await self._upsert(record_type, external_id, body, context=context)
 
+    async def post_invoice(
+        self, *, order_external_id: str, external_id: str, record_type: str = "invoice"
+    ) -> ErpPostResult:
+        """Bill the fulfilled sales order: ``POST /salesOrder/{id}/!transform/invoice`` (or ``cashSale``),
+        idempotent on ``external_id`` like every transform here."""
+        order_external_id = safe_external_id(order_external_id)
+        external_id = safe_external_id(external_id)
+        if record_type not in ("invoice", "cashSale"):
+            raise ValueError("record_type must be invoice or cashSale")
+        context = {"order_external_id": order_external_id, "external_id": external_id}
+        found = await self._exists(record_type, external_id)
+        if found:
+            return ErpPostResult(found, created=False, extra={"record_type": record_type})
+        so = await self._sales_order(order_external_id, context)
+        body = {"externalId": external_id}
+        return await self._transform(
+            "salesOrder", str(so["id"]), record_type, external_id, body, context=context
+        )
+
+    async def iter_sales_orders(self, *, page_size: int = MAX_PAGE) -> AsyncIterator[dict[str, Any]]:
+        """Every sales order's ``id``, ``tranid``, ``externalid``, ``otherrefnum`` (SuiteQL, paged by id)."""
+        q = "SELECT id, tranid, externalid, otherrefnum FROM transaction WHERE type = 'SalesOrd' ORDER BY id"
+        async for row in self.suiteql(q, limit=page_size):
+            yield row
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

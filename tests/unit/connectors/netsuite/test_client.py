@@ -245,3 +245,17 @@ async def test_external_ids_are_made_netsuite_safe_deterministically(sim: NetSui
     assert so["externalId"] == safe
     assert (await c.read_order(raw)) is not None
     await c.aclose()
+
+
+async def test_invoice_transform_is_idempotent_and_sales_orders_list(sim: NetSuiteSimulator) -> None:
+    c = make(sim)
+    cid = await c.lookup_customer("a@x.com")
+    assert cid
+    for n in range(3):
+        await c.post_sales_order(order(number=str(n)), external_id=f"so-{n}", customer_id=cid)
+    inv1 = await c.post_invoice(order_external_id="so-0", external_id="inv-0")
+    inv2 = await c.post_invoice(order_external_id="so-0", external_id="inv-0")
+    assert inv1.created and not inv2.created and len(sim.state.records_view("invoice")) == 1
+    rows = [r async for r in c.iter_sales_orders(page_size=2)]
+    assert [r["externalid"] for r in rows] == ["so-0", "so-1", "so-2"]
+    await c.aclose()
