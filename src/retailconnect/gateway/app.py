@@ -20,12 +20,13 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 
 from retailconnect import __version__
-from retailconnect.store import IdempotencyKeys
 
 from .audit import AuditWriter
+from .batching import GroupCommitter
 from .cache import StaleCache
 from .consumers import ConsumerStore
 from .deps import GatewayState, HubServices
+from .idempotency import GroupIdempotencyKeys
 from .jwt import JwtVerifier
 from .middleware import AuthMiddleware, BodyLimitMiddleware, ContextMiddleware, IdempotencyMiddleware
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers, problem_response
@@ -86,6 +87,7 @@ def create_app(
         settings = GatewaySettings.from_topology(topo) if topo is not None else GatewaySettings()
     consumers = consumers or ConsumerStore(hub.store, cache_ttl_s=settings.key_cache_ttl_s)
     deprecations = {**experience.DEPRECATIONS, **settings.deprecations}
+    committer = GroupCommitter(hub.store)
     state = GatewayState(
         hub=hub,
         settings=settings,
@@ -93,7 +95,11 @@ def create_app(
         limiter=RateLimiter(settings.rate_limits),
         cache=StaleCache(fresh_s=settings.cache_fresh_s, max_age_s=settings.cache_max_age_s),
         audit=AuditWriter(
-            hub.audit, hub.store, interval_s=settings.audit_flush_interval_s, batch=settings.audit_batch
+            hub.audit,
+            hub.store,
+            interval_s=settings.audit_flush_interval_s,
+            batch=settings.audit_batch,
+            committer=committer,
         ),
         webhooks=WebhookIntake(hub, settings),
     )
@@ -108,6 +114,7 @@ def create_app(
         finally:
             await state.webhooks.drain()
             await state.audit.stop()
+            await committer.stop()
 
     app = FastAPI(
         title="retailconnect gateway",
@@ -125,7 +132,8 @@ def create_app(
         app.include_router(extra)
     _mark_deprecated(app, deprecations)
 
-    app.add_middleware(IdempotencyMiddleware, keys=IdempotencyKeys(hub.store))
+    if hub.store is not None:
+        app.add_middleware(IdempotencyMiddleware, keys=GroupIdempotencyKeys(hub.store, committer))
     app.add_middleware(
         AuthMiddleware, consumers=consumers, jwt=JwtVerifier(settings.jwt) if settings.jwt else None
     )

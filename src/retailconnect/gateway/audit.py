@@ -45,39 +45,48 @@ def redact(value: Any, key: str | None = None) -> Any:
 
 
 class AuditWriter:
-    def __init__(self, audit_log: Any, store: Any, *, interval_s: float = 0.05, batch: int = 500) -> None:
+    def __init__(
+        self, audit_log: Any, store: Any, *, interval_s: float = 0.05, batch: int = 500, committer: Any = None
+    ) -> None:
+        self.committer = committer
         self.audit_log = audit_log
         self.store = store
         self.interval_s = interval_s
         self.batch = batch
         self._queue: list[tuple[str, str, str | None, dict[str, Any]]] = []
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None
         self.written = 0
 
     def record(self, actor: str, action: str, target: str | None, details: dict[str, Any]) -> None:
         self._queue.append((actor, action, target, redact(details)))
-        if len(self._queue) >= self.batch:
+        if len(self._queue) >= self.batch and self._wake is not None:
             self._wake.set()
 
     async def start(self) -> None:
         if self._task is None:
+            self._wake = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name="gateway-audit-writer")
 
     async def _run(self) -> None:
+        wake = self._wake
+        assert wake is not None
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+                await asyncio.wait_for(wake.wait(), timeout=self.interval_s)
             except TimeoutError:
                 pass
-            self._wake.clear()
+            wake.clear()
             await self.flush()
 
     async def flush(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self.batch], self._queue[self.batch :]
             try:
-                await to_thread.run_sync(self._write, batch)
+                if self.committer is not None:
+                    await self.committer.run(lambda conn, b=batch: self._write_in(conn, b))
+                else:
+                    await to_thread.run_sync(self._write, batch)
                 self.written += len(batch)
             except Exception:
                 log.exception("audit batch of %d entries failed; retrying", len(batch))
@@ -87,8 +96,11 @@ class AuditWriter:
 
     def _write(self, batch: list[tuple[str, str, str | None, dict[str, Any]]]) -> None:
         with self.store.begin() as conn:
-            for actor, action, target, details in batch:
-                self.audit_log.append(actor, action, target, details, conn=conn)
+            self._write_in(conn, batch)
+
+    def _write_in(self, conn: Any, batch: list[tuple[str, str, str | None, dict[str, Any]]]) -> None:
+        for actor, action, target, details in batch:
+            self.audit_log.append(actor, action, target, details, conn=conn)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -125,16 +125,17 @@ class GatewayState:
     webhooks: Any  # WebhookIntake
 
 
-def get_state(request: Request) -> GatewayState:
+async def get_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state
 
 
-def get_hub(request: Request) -> HubServices:
-    return get_state(request).hub
+async def get_hub(request: Request) -> HubServices:
+    hub: HubServices = request.app.state.gateway.hub
+    return hub
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     principal: Principal | None = request.scope.get("state", {}).get("principal")
     if principal is None:
         raise AuthenticationError(

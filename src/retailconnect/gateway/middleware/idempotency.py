@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from retailconnect.store import request_hash
 
+from ..idempotency import scope_key
 from ..problems import send_problem
 
 __all__ = ["IdempotencyMiddleware"]
@@ -56,9 +56,9 @@ class IdempotencyMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        id_scope = f"{principal.tenant}/{principal.consumer}/POST {scope['path']}"
+        id_scope = scope_key(principal.tenant, principal.consumer, scope["path"])
         digest = request_hash(scope["path"], body)
-        claim = await to_thread.run_sync(self.keys.claim, id_scope, key, digest)
+        claim = await self.keys.claim(id_scope, key, digest)
         if claim.state == "mismatch":
             await send_problem(
                 send, 422, code="idempotency_key_reused",
@@ -112,9 +112,9 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture_send)
         except BaseException:
-            await to_thread.run_sync(self.keys.release, id_scope, key)
+            await self.keys.release(id_scope, key)
             raise
         if status >= 500 or status in _RELEASE:
-            await to_thread.run_sync(self.keys.release, id_scope, key)
+            await self.keys.release(id_scope, key)
         else:
-            await to_thread.run_sync(self.keys.complete, id_scope, key, status, b"".join(out), kept)
+            await self.keys.complete(id_scope, key, status, b"".join(out), kept)

@@ -1,0 +1,330 @@
+"""Gateway benchmark: order capture through the full policy chain vs a bare FastAPI endpoint.
+
+    python benchmarks/gateway.py [--quick] [--json PATH] [--hub bench|real] [--no-idempotency]
+
+Each server runs alone in its own uvicorn process (1 worker); load comes from a separate process: wrk
+(Debian package) for the closed-loop maximum, and an open-loop Python generator at a fixed 500 orders/s
+whose latencies count from the scheduled send time (no coordinated omission).
+
+- chain: POST /v1/orders with an API key and a unique Idempotency-Key, ~2 KB canonical Order JSON:
+  correlation id, body limit, key check, idempotency claim + stored answer (2 SQLite writes), scope +
+  rate limit (memory), strict validation, capture, audit entry (batched, hash-chained). ``--hub bench``
+  captures with one durable SQLite insert (the inbound archive); ``--hub real`` uses runtime.Hub
+  (role "gateway") and its capture_order.
+- bare: the same body parsed into the same Order model, nothing else.
+Keys: chain.rps, chain.p99_ms, bare.rps, chain_vs_bare, fixed_500.p99_ms (chain at 500 orders/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def order_body() -> dict[str, Any]:
+    def m(a: str) -> dict[str, str]:
+        return {"amount": a, "currency": "USD"}
+
+    address = {
+        "first_name": "Ann", "last_name": "Example", "line1": "1 Market Street", "line2": "Suite 400",
+        "city": "San Francisco", "region_code": "CA", "postal_code": "94105", "country_code": "US",
+        "phone": "+1 415 555 0100",
+    }  # fmt: skip
+    lines = [
+        {
+            "id": f"L{i}",
+            "sku": f"SKU-{i:04d}",
+            "title": f"Organic cotton tee, size M, colour {i}",
+            "quantity": 2,
+            "unit_price": m("12.50"),
+            "discount_total": m("0.00"),
+            "tax_total": m("0.00"),
+            "line_total": m("25.00"),
+            "external_refs": {"shopify": f"{1000 + i}"},
+        }  # fmt: skip
+        for i in range(4)
+    ]
+    return {
+        "number": "B-1001", "channel": "web", "currency": "USD", "placed_at": "2026-11-28T10:00:00Z",
+        "customer": {"email": "ann@example.com", "first_name": "Ann", "last_name": "Example"},
+        "billing_address": address, "shipping_address": address, "lines": lines,
+        "shipping_lines": [{"code": "std", "title": "Standard", "price": m("5.00"), "discount_total": m("0.00"),
+                            "tax_total": m("0.00")}],
+        "totals": {"subtotal": m("100.00"), "discount_total": m("0.00"), "shipping_total": m("5.00"),
+                   "tax_total": m("0.00"), "grand_total": m("105.00")},
+        "tags": ["bench", "web"], "note": "Leave at the front desk, please.",
+    }  # fmt: skip
+
+
+# -- servers (run in their own process) ------------------------------------------------------------
+def serve(kind: str, port: int, db: str, hub_kind: str) -> None:
+    import uvicorn
+
+    if kind == "bare":
+        from fastapi import FastAPI
+
+        from retailconnect.canonical import Order
+
+        globals()["Order"] = Order  # the handler's annotation is a string (future annotations)
+        app = FastAPI()
+
+        @app.post("/v1/orders", status_code=202)
+        async def capture(order: Order) -> dict[str, Any]:
+            return {"status": "accepted", "id": str(order.id)}
+
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        return
+    uvicorn.run(_chain_app(db, hub_kind), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _chain_app(db: str, hub_kind: str) -> Any:
+    import contextlib
+    from dataclasses import dataclass
+    from uuid import UUID
+
+    from anyio import to_thread
+
+    from retailconnect.gateway import GatewaySettings, RateLimitSettings, create_app
+    from retailconnect.store import AuditLog, Bindings, PayloadArchive, Store
+
+    settings = GatewaySettings(rate_limits=RateLimitSettings(default="1000000/minute"))
+    if hub_kind == "real":
+        from retailconnect.config import Topology
+        from retailconnect.runtime import Hub
+
+        topo = Topology.model_validate({"engines": {"store_url": db}})
+        holder: dict[str, Any] = {}
+
+        class _Lazy:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(holder["hub"], name)
+
+        store = Store.open(db)
+        lazy: Any = _Lazy()
+        lazy_store = store
+        app = create_app(
+            type("HubShim", (), {"store": lazy_store, "audit": AuditLog(lazy_store), "topology": None,
+                                 "__getattr__": lambda self, n: getattr(holder["hub"], n)})(),
+            settings=settings,
+        )  # fmt: skip
+        inner = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def lifespan(a: Any) -> Any:
+            holder["hub"] = await Hub.start(topo, role="gateway")
+            async with inner(a):
+                yield
+            await holder["hub"].stop()
+
+        app.router.lifespan_context = lifespan
+        return app
+
+    @dataclass
+    class Capture:
+        status: str
+        order_id: UUID | None
+        workflow_id: str
+        reasons: list[str]
+
+    class BenchHub:
+        topology = None
+
+        def __init__(self, store: Store) -> None:
+            self.store = store
+            self.archive = PayloadArchive(store)
+            self.audit = AuditLog(store)
+            self.bindings = Bindings(store)
+
+        async def capture_order(self, order: Any, *, tenant: str, correlation_id: str | None = None,
+                                source: str = "api") -> Capture:  # fmt: skip
+            body = order.model_dump_json().encode()
+            await to_thread.run_sync(
+                lambda: self.archive.put("api", "order", str(order.id), {}, body, tenant=tenant,
+                                         correlation_id=correlation_id)
+            )  # fmt: skip
+            return Capture("accepted", order.id, f"order:{tenant}:{order.channel}:{order.number}", [])
+
+    return create_app(BenchHub(Store.open(db)), settings=settings, start_background=False)
+
+
+# -- load ------------------------------------------------------------------------------------------
+LUA = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local h = {}
+  h["Content-Type"] = "application/json"
+  h["X-API-Key"] = "%(key)s"
+  %(idem)s
+  return wrk.format("POST", "/v1/orders", h, body)
+end
+body = [[%(body)s]]
+"""
+
+
+def run_wrk(url: str, key: str, body: str, seconds: int, conns: int, idem: bool) -> dict[str, float]:
+    idem_line = (
+        'h["Idempotency-Key"] = "k-" .. tostring(math.random(1, 2000000000)) .. "-" .. counter'
+        if idem
+        else ""
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA % {"key": key, "body": body, "idem": idem_line})
+        script = f.name
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", script, url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    os.unlink(script)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def ms(label: str) -> float:
+        m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
+        if not m:
+            return float("nan")
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": round(rps, 1), "p50_ms": ms("50"), "p99_ms": ms("99"),
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0}  # fmt: skip
+
+
+async def fixed_rate(port: int, key: str, body: bytes, rate: float, seconds: float) -> dict[str, float]:
+    """Open loop: request i is due at t0 + i/rate; latency = answer time - due time."""
+    n = int(rate * seconds)
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(64):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    lat: list[float] = []
+    errors = 0
+
+    async def one(i: int, due: float) -> None:
+        nonlocal errors
+        r, w = await pool.get()
+        req = (
+            f"POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-API-Key: {key}\r\n"
+            f"Idempotency-Key: fx-{i}-{due}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        w.write(req)
+        await w.drain()
+        head = await r.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+        await r.readexactly(length)
+        lat.append(time.perf_counter() - due)
+        if not head.startswith(b"HTTP/1.1 2"):
+            errors += 1
+        pool.put_nowait((r, w))
+
+    t0 = time.perf_counter() + 0.2
+    tasks = []
+    for i in range(n):
+        due = t0 + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    lat.sort()
+    return {
+        "rate": rate, "requests": n, "errors": errors,
+        "p50_ms": round(lat[len(lat) // 2] * 1000, 2), "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2),
+        "max_ms": round(lat[-1] * 1000, 2),
+    }  # fmt: skip
+
+
+def start_server(kind: str, port: int, db: str, hub_kind: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [PY, __file__, "--serve", kind, "--port", str(port), "--db", db, "--hub", hub_kind]
+    )
+    import httpx
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{kind} server did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    from retailconnect.gateway import ConsumerStore
+    from retailconnect.simulators._kit import free_port
+    from retailconnect.store import Store
+
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    seconds = 5 if args.quick else 15
+    tmp = tempfile.mkdtemp(prefix="rc-gw-bench-")
+    db = f"sqlite:///{tmp}/rc.db"
+    store = Store.open(db)
+    key = ConsumerStore(store).add("bench", tenant="default", scopes=["orders:write"])
+    store.close()
+    body = json.dumps(order_body())
+    results: dict[str, Any] = {"body_bytes": len(body), "seconds": seconds, "hub": args.hub,
+                               "idempotency_key": not args.no_idempotency}  # fmt: skip
+    try:
+        port = free_port()
+        proc = start_server("bare", port, db, args.hub)
+        try:
+            run_wrk(f"http://127.0.0.1:{port}", key, body, 2, 16, False)  # warm up
+            results["bare"] = run_wrk(f"http://127.0.0.1:{port}", key, body, seconds, 16, False)
+        finally:
+            stop(proc)
+        port = free_port()
+        proc = start_server("chain", port, db, args.hub)
+        try:
+            run_wrk(f"http://127.0.0.1:{port}", key, body, 2, 16, not args.no_idempotency)
+            results["chain"] = run_wrk(
+                f"http://127.0.0.1:{port}", key, body, seconds, 16, not args.no_idempotency
+            )
+            results["fixed_500"] = asyncio.run(fixed_rate(port, key, body.encode(), 500.0, seconds))
+        finally:
+            stop(proc)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    results["chain_vs_bare"] = round(results["chain"]["rps"] / results["bare"]["rps"], 3)
+    return results
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="5 s runs instead of 15 s")
+    ap.add_argument("--json", dest="json_path", help="write the figures as JSON to this path")
+    ap.add_argument("--hub", choices=["bench", "real"], default="bench")
+    ap.add_argument("--no-idempotency", action="store_true", help="send no Idempotency-Key")
+    ap.add_argument("--serve", choices=["chain", "bare"], help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.serve:
+        serve(a.serve, a.port, a.db, a.hub)
+        sys.exit(0)
+    out = main(a)
+    print(json.dumps(out, indent=2))
+    if a.json_path:
+        Path(a.json_path).write_text(json.dumps(out, indent=2) + "\n")
