@@ -176,3 +176,15 @@ def test_cli_broken_exits_2_with_path(cli) -> None:  # type: ignore[no-untyped-d
     res = CliRunner().invoke(cli, ["map", "shopify", "order", str(FIX / "derived/order_broken_price.json")])
     assert res.exit_code == 2
     assert "$.line_items[1].price_set.shop_money.amount" in res.stderr
+
+
+def test_tip_in_total_price_is_flagged_and_explained() -> None:
+    o = json.loads((FIX / "order_webhook_orders_create_2022-04.json").read_text())
+    o["total_tip_received"] = "5.00"
+    o["total_price"] = "408.00"
+    o["total_price_set"]["shop_money"]["amount"] = "408.00"
+    ctx = MapContext()
+    order = order_from_shopify(o, ctx)
+    assert order.totals.grand_total.amount == Decimal("408.00")
+    assert order.totals_mismatch is not None and "total_tip_received" in order.totals_mismatch
+    assert ctx.warnings

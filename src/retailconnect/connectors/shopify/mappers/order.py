@@ -237,6 +237,30 @@ def _addr(o: dict[str, Any], key: str) -> Address | None:
         raise MappingError(exc.message, context={"path": f"$.{key}{exc.context.get('path', '')}"}) from None
 
 
+def _explain(o: dict[str, Any], order: Order, cur: str) -> str | None:
+    """Name a known cause when the gap equals an amount the canonical rule leaves out (tips, duties, fees)."""
+    t = order.totals
+    z = Money.zero(cur)
+    expected = t.subtotal - t.discount_total + t.shipping_total + (z if order.taxes_included else t.tax_total)
+    gap = t.grand_total - expected
+    if gap.is_zero():
+        return None
+    for field, label in (
+        ("total_tip_received", "tips"),
+        ("current_total_duties", "duties"),
+        ("original_total_duties", "duties"),
+        ("current_total_additional_fees", "additional fees"),
+        ("original_total_additional_fees", "additional fees"),
+    ):
+        try:
+            m = money_from(o, field, "$", cur)
+        except MappingError:
+            continue
+        if m is not None and m.currency == cur and not m.is_zero() and m == gap:
+            return f"the gap of {gap} equals Shopify's {field}: {label} are outside the canonical totals rule"
+    return None
+
+
 @guarded
 def order_from_shopify(payload: Any, ctx: MapContext) -> Order:
     o = unwrap(payload, "order")
@@ -348,6 +372,9 @@ def order_from_shopify(payload: Any, ctx: MapContext) -> Order:
         mismatch = None
         if problems:
             mismatch = "Shopify totals do not reconcile (vendor figures kept): " + "; ".join(problems)
+            cause = _explain(o, probe, cur)
+            if cause:
+                mismatch += f" ({cause})"
             ctx.warn(f"order {number}: {mismatch}")
         return Order(**kwargs, totals_mismatch=mismatch)
     except ValidationError as exc:
