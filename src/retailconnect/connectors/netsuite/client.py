@@ -72,15 +72,18 @@ def sql_str(value: str) -> str:
 
 
 def parse_governance(data: dict[str, Any]) -> int | None:
-    """The limit this integration may use, from a governanceLimits answer."""
-    kind = str(data.get("limitType", "")).lstrip("_")
+    """The limit this integration may use, from a ``governanceLimits`` answer::
+
+        {"accountConcurrencyLimit": 5, "accountUnallocatedConcurrencyLimit": 3,
+         "integrationConcurrencyLimit": 2, "integrationLimitType": "integrationSpecific"}
+
+    ``integrationSpecific`` -> the integration's own limit; ``accountLimit`` (no limit allocated to the
+    integration) and ``internal`` -> the account's unallocated pool, which integrations without their own
+    limit share; the account limit as a last resort.
+    """
+    kind = str(data.get("integrationLimitType") or data.get("limitType") or "").lstrip("_")
     order = ["integrationConcurrencyLimit"] if kind == "integrationSpecific" else []
-    order += [
-        "accountUnallocatedConcurrencyLimit",
-        "unallocatedConcurrencyLimit",
-        "accountConcurrencyLimit",
-        "integrationConcurrencyLimit",
-    ]
+    order += ["accountUnallocatedConcurrencyLimit", "unallocatedConcurrencyLimit", "accountConcurrencyLimit"]
     for key in order:
         val = data.get(key)
         if isinstance(val, int) and not isinstance(val, bool) and val > 0:

@@ -238,8 +238,19 @@ class NetSuiteSimulator:
                 "Permission Violation: you need the Administrator role to view governance limits.",
             )
         limit = int(self.settings.get("concurrency_limit") or 0)
-        return NSJSON({"accountConcurrencyLimit": limit, "accountUnallocatedConcurrencyLimit": limit,
-                       "limitType": "accountUnallocated"})  # fmt: skip
+        account = int(self.settings.get("account_concurrency_limit") or limit)
+        own = self.settings.get("integration_concurrency_limit")
+        body: dict[str, Any] = {
+            "accountConcurrencyLimit": account,
+            "accountUnallocatedConcurrencyLimit": limit,
+        }
+        if own:
+            body.update(
+                {"integrationConcurrencyLimit": int(own), "integrationLimitType": "integrationSpecific"}
+            )
+        else:
+            body["integrationLimitType"] = "accountLimit"
+        return NSJSON(body)
 
     async def suiteql(self, request: Request) -> Response:
         denied = self._auth(request)

@@ -60,3 +60,18 @@ def test_login_failure_is_auth_error() -> None:
 
 def test_success_is_none() -> None:
     assert classify_netsuite(httpx.Response(204), operation="op") is None
+
+
+def test_governance_answers_as_published() -> None:
+    from retailconnect.connectors.netsuite import parse_governance
+
+    specific = {"accountConcurrencyLimit": 5, "accountUnallocatedConcurrencyLimit": 3,
+                "integrationConcurrencyLimit": 2, "integrationLimitType": "integrationSpecific"}  # fmt: skip
+    shared = {
+        "accountConcurrencyLimit": 5,
+        "accountUnallocatedConcurrencyLimit": 3,
+        "integrationLimitType": "accountLimit",
+    }
+    assert parse_governance(specific) == 2
+    assert parse_governance(shared) == 3
+    assert parse_governance({}) is None
