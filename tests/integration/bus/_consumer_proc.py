@@ -32,7 +32,7 @@ async def main(backend: str, url: str, calls_path: str) -> None:
         await asyncio.sleep(0.004)
         await effect(e)
 
-    bus.subscribe("order.*", "crashy", handler, batch=100, concurrency=4)
+    bus.subscribe("order.*", "crashy", handler, batch=50, concurrency=4)
     print("ready", flush=True)
     await asyncio.Event().wait()
 

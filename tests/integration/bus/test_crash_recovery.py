@@ -19,7 +19,7 @@ from retailconnect.canonical.event import make_event
 from retailconnect.store import Store
 
 PROC = Path(__file__).with_name("_consumer_proc.py")
-N = 600
+N = 300
 
 
 def _count(store: Store) -> tuple[int, int]:
@@ -60,7 +60,7 @@ async def test_kill_9_mid_batch_then_restart_handles_each_event_once(
         while _count(store)[0] < N // 4:
             assert time.monotonic() < deadline, "consumer made no progress"
             await asyncio.sleep(0.02)
-        os.kill(first.pid, signal.SIGKILL)  # mid-batch: batches are 100, we are past 150
+        os.kill(first.pid, signal.SIGKILL)  # mid-batch: batches are 50, we are past 75
         first.wait(10)
     finally:
         if first.poll() is None:

@@ -53,6 +53,7 @@ def test_validate_event_accepts_instances_and_dicts() -> None:
     assert validate_event(d).id == ev.id
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
