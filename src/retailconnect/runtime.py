@@ -527,3 +527,48 @@ class Hub:
         return await ingest.return_inspected(
             self._svc, {"lines": lines}, tenant=tenant, channel=channel, rma=rma
         )
+
+
+async def run_worker(
+    topology: Topology,
+    *,
+    executor_id: str | None = None,
+    role: str = "worker",
+    dead_after_s: float = 10.0,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run a worker until ``stop`` is set or SIGINT/SIGTERM arrives (``retailconnect worker`` wraps this)."""
+    import signal
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    hub = await Hub.start(topology, role=role, executor_id=executor_id, dead_after_s=dead_after_s)
+    log.warning("worker %s running (role %s)", hub.engine.executor_id if hub.engine else "?", role)
+    try:
+        await stop.wait()
+    finally:
+        await hub.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m retailconnect.runtime --config FILE [--executor-id ID] [--dead-after S]``."""
+    import argparse
+
+    from retailconnect.config import load_topology
+
+    p = argparse.ArgumentParser(prog="python -m retailconnect.runtime")
+    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--executor-id")
+    p.add_argument("--role", default="worker", choices=["worker", "all"])
+    p.add_argument("--dead-after", type=float, default=10.0)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    topo = load_topology(args.config)
+    asyncio.run(run_worker(topo, executor_id=args.executor_id, role=args.role, dead_after_s=args.dead_after))
+
+
+if __name__ == "__main__":
+    main()

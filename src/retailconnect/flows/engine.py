@@ -414,6 +414,21 @@ class EngineClient:
     def rewind(self, workflow_id: str, start_step: int, *, queue: str | None = None) -> None:
         self._c.rewind_workflow(workflow_id, start_step=start_step, queue_name=queue)
 
+    def enqueue(
+        self, workflow_name: str, queue: str, workflow_id: str, *args: Any, priority: int | None = None
+    ) -> str:
+        """Enqueue a registered workflow by name (a worker runs it)."""
+        from dbos import EnqueueOptions
+
+        opts: EnqueueOptions = {
+            "workflow_name": workflow_name,
+            "queue_name": queue,
+            "workflow_id": workflow_id,
+        }
+        if priority is not None:
+            opts["priority"] = priority
+        return self._c.enqueue(opts, *args).get_workflow_id()
+
 
 @contextlib.contextmanager
 def client(system_database_url: str) -> Iterator[EngineClient]:

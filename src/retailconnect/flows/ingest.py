@@ -185,7 +185,14 @@ async def create_return(
     wf = return_workflow_id(tenant, ret.channel or "direct", rma)
     existing = await svc.engine.status(wf)
     await svc.engine.start(
-        returns_flow, wf, tenant, correlation_id, ret.model_dump(mode="json"), refund_kind, workflow_id=wf
+        returns_flow,
+        wf,
+        tenant,
+        correlation_id,
+        ret.model_dump(mode="json"),
+        refund_kind,
+        workflow_id=wf,
+        queue="flows",
     )
     if existing is None:
         await asyncio.to_thread(

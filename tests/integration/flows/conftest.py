@@ -9,11 +9,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import sim_post, topology  # noqa: E402
+from _harness import sim_post, topology
 
-from retailconnect.runtime import Hub  # noqa: E402
-from retailconnect.simulators.netsuite import NetSuiteSimulator  # noqa: E402
-from retailconnect.simulators.wms import WmsSimulator  # noqa: E402
+from retailconnect.runtime import Hub
+from retailconnect.simulators.netsuite import NetSuiteSimulator
+from retailconnect.simulators.wms import WmsSimulator
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ async def test_business_error_parks_then_retry_resumes_from_failed_step(ns, make
 
     async def succeeded():
         return await _status(hub, res.workflow_id) == "SUCCESS"
+
     await wait_for(succeeded, 30)
     hist = await hub.flow_history(res.workflow_id)
     steps = [s["step"] for s in hist["steps"]]
@@ -47,7 +48,10 @@ async def test_business_error_parks_then_retry_resumes_from_failed_step(ns, make
 async def test_erp_outage_buffers_orders_circuit_opens_and_closes(ns, make_hub):
     hub = await make_hub(ns.url, failure_threshold=2, reset_after_s=1.0)
     sim_post(ns.url, "/_sim/faults", {"outage_s": 8, "error_status": 503})
-    results = [await hub.capture_order(make_order(100 + i, email=f"c{1 + i % 5}@example.com"), tenant="acme") for i in range(6)]
+    results = [
+        await hub.capture_order(make_order(100 + i, email=f"c{1 + i % 5}@example.com"), tenant="acme")
+        for i in range(6)
+    ]
     assert all(r.status == "accepted" for r in results)
     guard = hub._guards["netsuite"]
     await wait_for(lambda: guard.breaker.opened_total >= 1, 30)
@@ -67,7 +71,9 @@ async def test_burst_never_exceeds_configured_erp_rate(ns, make_hub):
     sim_post(ns.url, "/_sim/reset", {})
     sim_post(ns.url, "/_sim/items", [{"sku": "SKU-1", "price": "10.00"}])
     sim_post(ns.url, "/_sim/customers", [{"email": "c1@example.com"}])
-    results = await asyncio.gather(*[hub.capture_order(make_order(500 + i, email="c1@example.com"), tenant="acme") for i in range(40)])
+    results = await asyncio.gather(
+        *[hub.capture_order(make_order(500 + i, email="c1@example.com"), tenant="acme") for i in range(40)]
+    )
     assert all(r.status == "accepted" for r in results)
     await wait_for(lambda: len(sales_orders(ns.url)) == 40, 90)
     summary = sim_get(ns.url, "/_sim/requests")

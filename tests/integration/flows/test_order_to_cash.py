@@ -21,10 +21,17 @@ async def test_capture_ship_pay_exactly_once_and_out_of_order(ns, wms, make_hub)
     res_paid = await ingest.order_event(hub.services, paid, tenant="acme", correlation_id="corr-2",
                                         fact={"type": "paid", "amount": paid.totals.grand_total.model_dump(mode="json")})  # fmt: skip
     assert res_paid.status == "accepted"
-    results = [await hub.capture_order(make_order(i, email=f"c{i}@example.com"), tenant="acme", correlation_id=f"corr-{i}") for i in (1, 2, 3)]
+    results = [
+        await hub.capture_order(
+            make_order(i, email=f"c{i}@example.com"), tenant="acme", correlation_id=f"corr-{i}"
+        )
+        for i in (1, 2, 3)
+    ]
     assert [r.status for r in results] == ["accepted", "duplicate", "accepted"]
     # a repeated webhook and a reconciliation pull of order 1
-    again = await hub.capture_order(make_order(1, email="c1@example.com"), tenant="acme", source="reconciliation")
+    again = await hub.capture_order(
+        make_order(1, email="c1@example.com"), tenant="acme", source="reconciliation"
+    )
     assert again.status == "duplicate" and again.workflow_id == "order:acme:shopify:1"
     await wait_for(lambda: len(sales_orders(ns.url)) == 3, 30)
     await wait_for(lambda: len(sim_get(wms.url, "/_sim/state/fulfillment_requests")) == 3, 30)
@@ -34,7 +41,9 @@ async def test_capture_ship_pay_exactly_once_and_out_of_order(ns, wms, make_hub)
     # the early payment was applied once the order was posted
     await wait_for(lambda: len(sim_get(ns.url, "/_sim/state/customer_payments")) == 1, 30)
     # ship order 1: item fulfilment in the ERP, reservation consumed, order fulfilled
-    fr = next(f for f in sim_get(wms.url, "/_sim/state/fulfillment_requests") if f["external_id"].endswith(":1"))
+    fr = next(
+        f for f in sim_get(wms.url, "/_sim/state/fulfillment_requests") if f["external_id"].endswith(":1")
+    )
     ev = sim_post(wms.url, f"/_sim/fulfillment-requests/{fr['id']}/ship")
     delivery = Delivery(delivery_id=ev["id"], topic=ev["type"], source="MAIN")
     await hub.ingest_warehouse_webhook("wms", delivery, ev, tenant="acme", correlation_id="corr-1")
@@ -45,6 +54,7 @@ async def test_capture_ship_pay_exactly_once_and_out_of_order(ns, wms, make_hub)
         h = await hub.flow_history("order:acme:shopify:1")
         done = h["continuations"] and all(c["status"] == "SUCCESS" for c in h["continuations"])
         return h["order"]["status"] == "fulfilled" and done and h
+
     hist = await wait_for(fulfilled, 30)
     names = [s["step"] for s in hist["steps"]]
     assert names[:2] == ["load_order", "validate_customer"] and "post_sales_order" in names
@@ -64,6 +74,7 @@ async def test_cancel_before_posting_releases_and_never_posts(ns, wms, make_hub)
     async def done():
         info = await hub.services.engine.status(res.workflow_id)
         return info is not None and info.status == "SUCCESS"
+
     await wait_for(done, 30)
     out = await hub.services.engine.result(res.workflow_id)
     assert out["status"] == "cancelled"
