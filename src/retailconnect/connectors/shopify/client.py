@@ -208,6 +208,11 @@ class ShopifyClient:
                 pager.advance(conn)
         return {s: self._inventory_items[s] for s in skus if s in self._inventory_items}
 
+    def inventory_item_skus(self) -> dict[str, str]:
+        """{inventory item id (numeric, as inventory_levels/update carries it): SKU} for the SKUs resolved so far;
+        pass it as ``MapContext(settings={"sku_by_inventory_item": ...})``."""
+        return {legacy_id(g): sku for sku, g in self._inventory_items.items()}
+
     async def resolve_location(self, location: str) -> str:
         if location.startswith("gid://"):
             return location

@@ -13,6 +13,7 @@ import json
 import random
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,6 +21,11 @@ import httpx
 from .state import ShopState, now_iso
 
 DEFAULT_DELAYS = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8]
+
+
+def triggered_at() -> str:
+    """X-Shopify-Triggered-At as Shopify sends it (UTC, nanosecond digits, "Z")."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
 
 
 def hmac_b64(secret: str, body: bytes) -> str:
@@ -52,7 +58,7 @@ class WebhookSender:
                 "event_id": str(uuid.uuid4()),
                 "topic": topic,
                 "address": sub["address"],
-                "triggered_at": now_iso(),
+                "triggered_at": triggered_at(),
                 "resource_id": payload.get("id"),
                 "attempts": [],
                 "delivered": False,

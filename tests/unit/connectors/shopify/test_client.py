@@ -46,6 +46,8 @@ async def test_set_inventory_batches_at_250_and_reads_bucket(sim: ShopifySimulat
     by = {(lv["sku"], lv["location"]): lv["available"] for lv in report["levels"]}
     assert by[("SKU-0013", "Retail Store")] == 13 % 7
     assert c.bucket.restore_rate == 100000  # learnt from throttleStatus, not configured
+    item = next(i for i in sim.state.items.values() if i["sku"] == "SKU-0007")
+    assert c.inventory_item_skus()[str(item["id"])] == "SKU-0007"
 
 
 async def test_unknown_sku_applies_the_rest_then_says_which(sim: ShopifySimulator) -> None:

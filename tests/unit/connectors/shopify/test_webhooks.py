@@ -24,7 +24,7 @@ def headers(sig: str, **extra: str) -> dict[str, str]:
         "X-Shopify-Shop-Domain": "jsmith.myshopify.com",
         "X-Shopify-API-Version": "2025-01",
         "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
-        "X-Shopify-Triggered-At": "2025-03-01T12:00:00.123Z",
+        "X-Shopify-Triggered-At": "2025-03-01T12:00:00.066647883Z",
         **extra,
     }
 
