@@ -54,7 +54,7 @@ def order_body() -> dict[str, Any]:
             "tax_total": m("0.00"),
             "line_total": m("25.00"),
             "external_refs": {"shopify": f"{1000 + i}"},
-        }  # fmt: skip
+        }
         for i in range(4)
     ]
     return {
@@ -87,11 +87,33 @@ def serve(kind: str, port: int, db: str, hub_kind: str) -> None:
 
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         return
-    uvicorn.run(_chain_app(db, hub_kind), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    if hub_kind == "real":
+        asyncio.run(_serve_real(port, db))
+        return
+    uvicorn.run(_chain_app(db), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _chain_app(db: str, hub_kind: str) -> Any:
-    import contextlib
+async def _serve_real(port: int, db: str) -> None:
+    """The chain over runtime.Hub (role "gateway": capture writes, workers run the flows elsewhere)."""
+    import uvicorn
+
+    from retailconnect.config import Topology
+    from retailconnect.gateway import GatewaySettings, RateLimitSettings, create_app
+    from retailconnect.runtime import Hub
+
+    hub = await Hub.start(Topology.model_validate({"engines": {"store_url": db}}), role="gateway")
+    settings = GatewaySettings(rate_limits=RateLimitSettings(default="1000000/minute"))
+    app = create_app(hub, settings=settings)  # type: ignore[arg-type]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    try:
+        await server.serve()
+    finally:
+        await hub.stop()
+
+
+def _chain_app(db: str) -> Any:
     from dataclasses import dataclass
     from uuid import UUID
 
@@ -101,36 +123,6 @@ def _chain_app(db: str, hub_kind: str) -> Any:
     from retailconnect.store import AuditLog, Bindings, PayloadArchive, Store
 
     settings = GatewaySettings(rate_limits=RateLimitSettings(default="1000000/minute"))
-    if hub_kind == "real":
-        from retailconnect.config import Topology
-        from retailconnect.runtime import Hub
-
-        topo = Topology.model_validate({"engines": {"store_url": db}})
-        holder: dict[str, Any] = {}
-
-        class _Lazy:
-            def __getattr__(self, name: str) -> Any:
-                return getattr(holder["hub"], name)
-
-        store = Store.open(db)
-        lazy: Any = _Lazy()
-        lazy_store = store
-        app = create_app(
-            type("HubShim", (), {"store": lazy_store, "audit": AuditLog(lazy_store), "topology": None,
-                                 "__getattr__": lambda self, n: getattr(holder["hub"], n)})(),
-            settings=settings,
-        )  # fmt: skip
-        inner = app.router.lifespan_context
-
-        @contextlib.asynccontextmanager
-        async def lifespan(a: Any) -> Any:
-            holder["hub"] = await Hub.start(topo, role="gateway")
-            async with inner(a):
-                yield
-            await holder["hub"].stop()
-
-        app.router.lifespan_context = lifespan
-        return app
 
     @dataclass
     class Capture:
