@@ -13,18 +13,20 @@ captured or posted the order. It lives here, not in ``observability``, because i
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from retailconnect.flows.tables import flow_orders
-from retailconnect.observability import HubMetrics, HubSnapshot, Observability
+from retailconnect.observability import HubMetrics, HubSnapshot, InstrumentedTransport, Observability
 
 from .views import pending_orders_from_store
 
-__all__ = ["OrderWatcher", "observability_for"]
+__all__ = ["OrderWatcher", "instrument_clients", "observability_for"]
 
 
 def _aware(v: datetime) -> datetime:
@@ -97,5 +99,54 @@ def observability_for(hub: Any, **kw: Any) -> Observability:
     obs = Observability.from_topology(topo, **kw) if topo is not None else Observability(**kw)
     erp = topo.erp_name() if topo is not None and hasattr(topo, "erp_name") else None
     obs.attach(hub, enrich=[OrderWatcher(hub.store, obs.metrics, erp_name=erp or "erp")])
+    instrument_clients(hub, obs)
     hub.observability = obs
     return obs
+
+
+def instrument_clients(hub: Any, obs: Observability) -> list[str]:
+    """Wrap each connector client's httpx transport with the instrumented one (latency, errors, a client
+    span, ``traceparent`` out). Connectors keep their ``httpx.AsyncClient`` in ``_http``; the cleaner
+    route is for ``runtime.Hub`` to build clients with ``transport=obs.transport(name, inner)``, after
+    which this finds nothing left to wrap. Returns the systems wrapped."""
+    wrapped = []
+    context = WorkflowContext(hub.store)
+    for name, client in dict(getattr(hub, "_systems", {}) or {}).items():
+        http = getattr(client, "_http", None)
+        if isinstance(http, httpx.AsyncClient) and not isinstance(http._transport, InstrumentedTransport):
+            http._transport = obs.transport(name, http._transport, context=context)
+            wrapped.append(name)
+    return wrapped
+
+
+class WorkflowContext:
+    """Inside a durable workflow: its id and the correlation id of the order it works for (cached)."""
+
+    def __init__(self, store: Any, size: int = 10_000) -> None:
+        self.store = store
+        self.size = size
+        self._cids: OrderedDict[str, str | None] = OrderedDict()
+
+    def __call__(self) -> dict[str, str | None]:
+        try:
+            from retailconnect.flows.engine import workflow_id
+
+            wid = workflow_id()
+        except Exception:
+            return {}
+        if not wid:
+            return {}
+        return {"workflow_id": wid, "correlation_id": self._correlation(wid)}
+
+    def _correlation(self, wid: str) -> str | None:
+        key = ":".join(wid.split(":")[:4]) if wid.startswith("order:") else wid
+        if key in self._cids:
+            return self._cids[key]
+        with self.store.engine.connect() as c:
+            cid = c.execute(
+                sa.select(flow_orders.c.correlation_id).where(flow_orders.c.workflow_id == key)
+            ).scalar()
+        self._cids[key] = cid
+        while len(self._cids) > self.size:
+            self._cids.popitem(last=False)
+        return cid

@@ -18,7 +18,7 @@ import inspect
 import os
 import time
 from collections import Counter as _Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -213,9 +213,19 @@ class Observability:
             on_shutdown=self.stop,
         )
 
-    def transport(self, system: str, inner: httpx.AsyncBaseTransport | None = None) -> InstrumentedTransport:
-        """The httpx transport a connector client for ``system`` should be built with."""
-        return InstrumentedTransport(inner, system=system, metrics=self.metrics, tracing=self.tracing)
+    def transport(
+        self,
+        system: str,
+        inner: httpx.AsyncBaseTransport | None = None,
+        *,
+        context: Callable[[], Mapping[str, str | None]] | None = None,
+    ) -> InstrumentedTransport:
+        """The httpx transport a connector client for ``system`` should be built with. ``context`` tells,
+        inside a durable workflow, its ``workflow_id`` and ``correlation_id`` (the request's context is
+        gone there)."""
+        return InstrumentedTransport(
+            inner, system=system, metrics=self.metrics, tracing=self.tracing, context=context
+        )
 
     def metrics_router(self, *, refresh: Callable[[], Any] | None = None) -> APIRouter:
         router = APIRouter()

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import httpx
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .metrics import HubMetrics
-from .tracing import Tracing
+from .tracing import Tracing, current_correlation_id
 
 __all__ = ["InstrumentedTransport", "MetricsMiddleware", "consumer_from_scope", "route_template"]
 
@@ -76,6 +77,7 @@ class MetricsMiddleware:
             "/dashboard/static",
             "/dashboard/live",
         ),
+        untraced_paths: tuple[str, ...] = ("/dashboard", "/favicon.ico"),
         on_startup: Callable[[], Awaitable[None]] | None = None,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -85,6 +87,7 @@ class MetricsMiddleware:
         self.header = correlation_header.lower().encode()
         self.consumer = consumer
         self.skip_paths = skip_paths
+        self.untraced_paths = untraced_paths
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
 
@@ -115,8 +118,8 @@ class MetricsMiddleware:
 
         method = scope.get("method", "GET")
         start = time.perf_counter()
-        if self.tracing is None:
-            try:
+        if self.tracing is None or path == "/" or any(path.startswith(p) for p in self.untraced_paths):
+            try:  # the UI's own requests are measured, not traced: traces are business transactions
                 await self.app(scope, receive, _send)
             finally:
                 self._observe(scope, method, status_holder["status"], time.perf_counter() - start)
@@ -179,11 +182,13 @@ class InstrumentedTransport(httpx.AsyncBaseTransport):
         system: str,
         metrics: HubMetrics | None = None,
         tracing: Tracing | None = None,
+        context: Callable[[], Mapping[str, str | None]] | None = None,
     ) -> None:
         self.inner = inner or httpx.AsyncHTTPTransport()
         self.system = system
         self.metrics = metrics
         self.tracing = tracing
+        self.context = context
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         start = time.perf_counter()
@@ -199,15 +204,28 @@ class InstrumentedTransport(httpx.AsyncBaseTransport):
                     self.metrics.connector_call(
                         self.system, request.method, status, time.perf_counter() - start
                     )
+        attributes: dict[str, Any] = {
+            "http.request.method": request.method,
+            "url.full": url,
+            "server.address": request.url.host,
+            "retailconnect.system": self.system,
+        }
+        cid = current_correlation_id()
+        parent: str | None = None
+        if self.context is not None:
+            # inside a durable workflow the request's context is gone: the workflow tells who we work for
+            facts = {k: v for k, v in (self.context() or {}).items() if v}
+            if facts.get("workflow_id"):
+                attributes["retailconnect.workflow_id"] = facts["workflow_id"]
+            cid = cid or facts.get("correlation_id")
+            if cid and not trace.get_current_span().get_span_context().is_valid:
+                parent = self.tracing.store.traceparent_for(cid)  # join the gateway's trace (same process)
         with self.tracing.span(
             f"{self.system} {request.method}",
             kind=SpanKind.CLIENT,
-            attributes={
-                "http.request.method": request.method,
-                "url.full": url,
-                "server.address": request.url.host,
-                "retailconnect.system": self.system,
-            },
+            attributes=attributes,
+            correlation_id=cid,
+            traceparent=parent,
         ) as span:
             carrier: dict[str, str] = {}
             self.tracing.inject(carrier)

@@ -139,6 +139,16 @@ class SpanStore(SpanExporter):
                 key=lambda s: s.start,
             )
 
+    def traceparent_for(self, correlation_id: str) -> str | None:
+        """The W3C traceparent of the first root span seen for a correlation id (to join its trace)."""
+        with self._lock:
+            if correlation_id not in self._by_correlation:
+                return None
+            root = next(
+                (s for s in self._spans if s.parent_id is None and s.correlation_id == correlation_id), None
+            )
+        return f"00-{root.trace_id}-{root.span_id}-01" if root else None
+
     def recent_roots(self, limit: int = 50) -> list[SpanRecord]:
         with self._lock:
             roots = [s for s in self._spans if s.parent_id is None]
