@@ -24,6 +24,7 @@ from retailconnect.connectors.shopify import (
     order_from_shopify,
     parse_webhook,
 )
+from retailconnect.errors import VendorRejectedError
 from retailconnect.simulators._kit import ServerHandle, start_in_thread
 from retailconnect.simulators.shopify import ShopifySimulator
 
@@ -163,6 +164,24 @@ async def test_fulfillment_with_tracking_lands_in_simulator(sim: ShopifySimulato
     assert state["tracking_by_order"][str(o["id"])] == ["1Z999AA10123456784"]
     assert state["fulfillments"][0]["tracking_company"] == "UPS"
     assert {o2["id"]: o2["fulfillment_status"] for o2 in orders}[o["id"]] == "partial"
+    # a retried step (same tracking number) returns the same fulfillment instead of failing or duplicating
+    again = await c.post_fulfillment(
+        Shipment(
+            order_number=o["name"],
+            lines=[ShipmentLine(sku="TEE-BLK-M", quantity=2)],
+            tracking_number="1Z999AA10123456784",
+        ),
+        order_external_id=str(o["id"]),
+    )
+    assert again == fid and len(sim.state.fulfillments) == 1
+    with pytest.raises(VendorRejectedError) as exc:  # more than the order holds
+        await c.post_fulfillment(
+            Shipment(
+                order_number=o["name"], lines=[ShipmentLine(sku="TOTE-NAT", quantity=5)], tracking_number="X2"
+            ),
+            order_external_id=str(o["id"]),
+        )
+    assert exc.value.context["excess"] == {"TOTE-NAT": 4} and len(sim.state.fulfillments) == 1
 
 
 async def test_orders_updated_since_follows_cursors_and_feeds_the_webhook_mapper(

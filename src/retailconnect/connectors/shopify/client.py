@@ -269,7 +269,8 @@ class ShopifyClient:
 
     async def post_fulfillment(self, shipment: Shipment, *, order_external_id: str) -> str:
         """Fulfil the order's open fulfillment orders for the shipment's lines, with tracking; returns the
-        Fulfillment GID."""
+        Fulfillment GID. Idempotent by tracking number: when the order already has a fulfillment with the
+        shipment's tracking number (a retried step after a timeout), that fulfillment's id is returned."""
         data = await self.execute(
             _Q_FULFILLMENT_ORDERS, {"id": gid("Order", order_external_id)}, operation="fulfillmentOrders"
         )
@@ -279,6 +280,10 @@ class ShopifyClient:
                 f"shopify has no order {order_external_id}",
                 context={"system": "shopify", "order": order_external_id},
             )
+        if shipment.tracking_number:
+            for f in order.get("fulfillments") or []:
+                if any(t.get("number") == shipment.tracking_number for t in f.get("trackingInfo") or []):
+                    return str(f["id"])
         wanted: dict[str, int] = {}
         for ln in shipment.lines:
             wanted[ln.sku] = wanted.get(ln.sku, 0) + ln.quantity
@@ -297,10 +302,12 @@ class ShopifyClient:
                     wanted[sku] -= take
             if items:
                 by_fo.append({"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items})
-        if not by_fo:
+        excess = {sku: q for sku, q in wanted.items() if q > 0}
+        if not by_fo or excess:
             raise VendorRejectedError(
-                f"nothing left to fulfil on shopify order {order_external_id} for this shipment",
-                context={"system": "shopify", "order": order_external_id, "skus": sorted(wanted)},
+                f"shopify order {order_external_id} has nothing (left) to fulfil for "
+                f"{', '.join(f'{q} x {sku}' for sku, q in sorted(excess.items())) or 'this shipment'}",
+                context={"system": "shopify", "order": order_external_id, "excess": excess},
             )
         tracking = {
             k: v
@@ -475,6 +482,7 @@ _Q_FULFILLMENT_ORDERS = """
 query FulfillmentOrders($id: ID!) {
   order(id: $id) {
     id
+    fulfillments(first: 20) { id trackingInfo(first: 5) { number } }
     fulfillmentOrders(first: 5) {
       edges { node { id status lineItems(first: 50) {
         edges { node { id remainingQuantity lineItem { id sku } } } } } }

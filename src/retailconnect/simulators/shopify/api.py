@@ -150,6 +150,19 @@ class Roots:
             "billingAddress": mailing(o.get("billing_address")),
             "lineItems": lambda info, first=None, after=None: connection(lines, first, after, self.line_node),
             "shippingLines": lambda info, first=None, after=None: connection(ships, first, after, ship_node),
+            "fulfillments": lambda info, first=None: [
+                {
+                    "id": gid("Fulfillment", f["id"]),
+                    "status": "SUCCESS",
+                    "createdAt": f["created_at"],
+                    "trackingInfo": lambda info, first=None, f=f: [
+                        {"company": f["tracking_company"], "number": n, "url": None}
+                        for n in f["tracking_numbers"]
+                    ][: first or 10],
+                }
+                for f in self.s.fulfillments
+                if f["order_id"] == o["id"]
+            ][: first or 10],
             "transactions": lambda info, first=None: [
                 {
                     "id": gid("OrderTransaction", t["id"]),

@@ -81,6 +81,7 @@ type Order implements Node {
   shippingLines(first: Int, after: String): ShippingLineConnection!
   fulfillmentOrders(first: Int, after: String): FulfillmentOrderConnection!
   transactions(first: Int): [OrderTransaction!]!
+  fulfillments(first: Int): [Fulfillment!]!
 }
 enum OrderTransactionStatus { SUCCESS FAILURE PENDING ERROR AWAITING_RESPONSE UNKNOWN }
 type OrderTransaction implements Node {
