@@ -190,9 +190,7 @@ class NatsBus(EventBus):
                 futs: list[Any] = []
                 for m in chunk:
                     try:
-                        futs.append(
-                            await self.js.publish_async(m[0], m[1], headers=dict(m[2]), wait_stall=5.0)
-                        )
+                        futs.append(await self.js.publish_async(m[0], m[1], headers=m[2]))
                     except Exception as exc:
                         futs.append(exc)
                 live = [f for f in futs if not isinstance(f, BaseException)]

@@ -37,6 +37,7 @@ from ..api import (
     BusStats,
     DeadLetter,
     EventBus,
+    GroupStats,
     ReplayResult,
     Subscription,
     SubscriptionOptions,
@@ -414,7 +415,7 @@ class SqlBus(EventBus):
         lag, dead = await self._db(run)
         st.dead_letters = dead
         for g, (p, n) in lag.items():
-            gs = st.groups.setdefault(g, self.counters(g).__class__(g))
+            gs = st.groups.setdefault(g, GroupStats(g))
             gs.pattern = gs.pattern or p
             gs.lag = n
 
