@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from dbos import DBOS, DBOSClient, DBOSConfig, SetEnqueueOptions, SetWorkflowID
@@ -63,12 +63,13 @@ def dbos_url_for(store_url: str) -> str:
 
 def workflow(name: str) -> Callable[[F], F]:
     """Register an async function as a durable workflow under a stable name."""
-    return DBOS.workflow(name=name)
+    return cast("Callable[[F], F]", DBOS.workflow(name=name))
 
 
 async def run_step(name: str, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` as a checkpointed step (its result is recorded; replay returns it without running)."""
-    return await DBOS.run_step_async({"name": name}, fn, *args, **kwargs)
+    step: Any = DBOS.run_step_async
+    return cast(T, await step({"name": name}, fn, *args, **kwargs))
 
 
 async def recv(topic: str, timeout_s: float) -> Any:
@@ -263,16 +264,18 @@ class Engine:
         priority: int | None = None,
     ) -> str:
         """Start (or find) the workflow with this id: a second start with the same id is a no-op."""
+        func: Any = fn
+        handle: Any
         with SetWorkflowID(workflow_id):
             if queue is None:
-                handle = await DBOS.start_workflow_async(fn, *args)
+                handle = await DBOS.start_workflow_async(func, *args)
             else:
                 with SetEnqueueOptions(priority=priority):
-                    handle = await DBOS.enqueue_workflow_async(queue, fn, *args)
+                    handle = await DBOS.enqueue_workflow_async(queue, func, *args)
         return handle.get_workflow_id()
 
     async def result(self, workflow_id: str) -> Any:
-        handle = await DBOS.retrieve_workflow_async(workflow_id)
+        handle: Any = await DBOS.retrieve_workflow_async(workflow_id)
         return await handle.get_result()
 
     # -- inspection and control ------------------------------------------------------------------
@@ -280,7 +283,7 @@ class Engine:
         s = await DBOS.get_workflow_status_async(workflow_id)
         return None if s is None else _info(s)
 
-    async def list(
+    async def workflows(
         self, *, status: str | None = None, prefix: str | None = None, limit: int | None = 100
     ) -> list[WorkflowInfo]:
         rows = await DBOS.list_workflows_async(
@@ -310,9 +313,8 @@ class Engine:
 
     # -- schedules -------------------------------------------------------------------------------
     def schedule(self, name: str, fn: Callable[..., Awaitable[None]], cron: str, context: Any = None) -> None:
-        DBOS.apply_schedules(
-            [{"schedule_name": name, "workflow_fn": fn, "schedule": cron, "context": context}]  # type: ignore[list-item]
-        )
+        sched: Any = {"schedule_name": name, "workflow_fn": fn, "schedule": cron, "context": context}
+        DBOS.apply_schedules([sched])
 
     def trigger_schedule(self, name: str) -> str:
         return DBOS.trigger_schedule(name).get_workflow_id()
@@ -383,7 +385,7 @@ class EngineClient:
     def close(self) -> None:
         self._c.destroy()
 
-    def list(
+    def workflows(
         self, *, status: str | None = None, prefix: str | None = None, limit: int | None = 100
     ) -> list[WorkflowInfo]:
         rows = self._c.list_workflows(

@@ -218,7 +218,7 @@ async def return_inspected(
 async def list_flows(
     svc: FlowServices, status: str | None = None, limit: int = 100, prefix: str | None = None
 ) -> list[dict[str, Any]]:
-    return [w.as_dict() for w in await svc.engine.list(status=status, prefix=prefix, limit=limit)]
+    return [w.as_dict() for w in await svc.engine.workflows(status=status, prefix=prefix, limit=limit)]
 
 
 async def flow_history(svc: FlowServices, workflow_id: str) -> dict[str, Any]:
@@ -226,7 +226,7 @@ async def flow_history(svc: FlowServices, workflow_id: str) -> dict[str, Any]:
     main = await svc.engine.status(workflow_id)
     if main is None:
         raise NotFoundError(f"no workflow {workflow_id}", context={"workflow_id": workflow_id})
-    related = [w for w in await svc.engine.list(prefix=workflow_id + ":", limit=200)]
+    related = [w for w in await svc.engine.workflows(prefix=workflow_id + ":", limit=200)]
     out: dict[str, Any] = {
         **main.as_dict(),
         "steps": await asyncio.to_thread(step_history, svc.store, workflow_id),

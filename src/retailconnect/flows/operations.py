@@ -27,14 +27,16 @@ class Operator:
         self.erp_queue = erp_queue
 
     def list(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        return [w.as_dict() for w in self.client.list(status=status, limit=limit)]
+        return [w.as_dict() for w in self.client.workflows(status=status, limit=limit)]
 
     def show(self, workflow_id: str) -> dict[str, Any]:
         info = self.client.status(workflow_id)
         if info is None:
             raise NotFoundError(f"no workflow {workflow_id}", context={"workflow_id": workflow_id})
         out: dict[str, Any] = {**info.as_dict(), "steps": step_history(self.store, workflow_id)}
-        related = sorted(self.client.list(prefix=workflow_id + ":", limit=200), key=lambda w: w.workflow_id)
+        related = sorted(
+            self.client.workflows(prefix=workflow_id + ":", limit=200), key=lambda w: w.workflow_id
+        )
         out["continuations"] = [
             {**w.as_dict(), "steps": step_history(self.store, w.workflow_id)} for w in related
         ]

@@ -147,7 +147,7 @@ async def returns_flow(
                 context={"rma": ret.rma_number},
             )
 
-        waited = await checkpoint(ctx, "await_inspection", _timed_out, policy=LOCAL_POLICY)
+        waited: Any = await checkpoint(ctx, "await_inspection", _timed_out, policy=LOCAL_POLICY)
         inspection = (
             {"lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in ret.lines]}
             if waited == SKIPPED

@@ -65,8 +65,10 @@ class CircuitBreaker:
     @property
     def state(self) -> BreakerState:
         with self._lock:
-            self._maybe_half_open()
-            return self._state
+            changed = self._maybe_half_open()
+            state = self._state
+        self._notify(changed)
+        return state
 
     @property
     def opened_total(self) -> int:
