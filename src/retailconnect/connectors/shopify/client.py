@@ -334,7 +334,9 @@ class ShopifyClient:
 
     async def refund(self, refund: Refund, *, order_external_id: str) -> str:
         """``refundCreate``: lines by Shopify line item id (``RefundLine.order_line_id``), shipping, and a REFUND
-        transaction of ``refund.total`` against the order's successful sale/capture; returns the Refund GID."""
+        transaction of ``refund.total`` against the order's successful sale/capture; returns the Refund GID.
+        Idempotent: the note carries ``[retailconnect:<refund.id>]`` and a refund already bearing it is returned
+        instead of refunding twice (API 2025-01 has no idempotency key on refundCreate)."""
         lines = [
             {
                 "lineItemId": gid("LineItem", ln.order_line_id),
@@ -344,19 +346,29 @@ class ShopifyClient:
             for ln in refund.lines
             if ln.order_line_id and ln.quantity > 0
         ]
+        oid = gid("Order", order_external_id)
+        marker = f"[retailconnect:{refund.id}]"
+        found = await self.execute(_Q_REFUND_CONTEXT, {"id": oid}, operation="orderRefundContext")
+        order = found.get("order")
+        if not order:
+            raise VendorRejectedError(
+                f"shopify has no order {order_external_id}",
+                context={"system": "shopify", "order": order_external_id},
+            )
+        for existing in order.get("refunds") or []:
+            if marker in str(existing.get("note") or ""):
+                return str(existing["id"])  # a retried step: the refund already exists
         inp: dict[str, Any] = {
-            "orderId": gid("Order", order_external_id),
+            "orderId": oid,
             "refundLineItems": lines,
             "notify": False,
+            "note": f"{refund.reason or 'refund'} {marker}",
         }
-        if refund.reason:
-            inp["note"] = refund.reason
         if refund.shipping is not None and not refund.shipping.is_zero():
             inp["shipping"] = {"amount": format(refund.shipping.amount, "f")}
         if not refund.total.is_zero():
             # Money only moves with a refund transaction against the order's sale/capture.
-            found = await self.execute(_Q_TRANSACTIONS, {"id": inp["orderId"]}, operation="orderTransactions")
-            txns = (found.get("order") or {}).get("transactions") or []
+            txns = order.get("transactions") or []
             parent = next(
                 (t for t in txns if t["kind"] in ("SALE", "CAPTURE") and t["status"] == "SUCCESS"), None
             )
@@ -367,7 +379,7 @@ class ShopifyClient:
                 )
             inp["transactions"] = [
                 {
-                    "orderId": inp["orderId"],
+                    "orderId": oid,
                     "parentId": parent["id"],
                     "gateway": parent["gateway"],
                     "kind": "REFUND",
@@ -506,9 +518,13 @@ mutation CreateRefund($input: RefundInput!) {
   }
 }"""
 
-_Q_TRANSACTIONS = """
-query OrderTransactions($id: ID!) {
-  order(id: $id) { transactions(first: 10) { id kind status gateway amountSet { shopMoney { amount currencyCode } } } }
+_Q_REFUND_CONTEXT = """
+query OrderRefundContext($id: ID!) {
+  order(id: $id) {
+    id
+    refunds(first: 50) { id note }
+    transactions(first: 10) { id kind status gateway amountSet { shopMoney { amount currencyCode } } }
+  }
 }"""
 
 _M_TAGS_ADD = """

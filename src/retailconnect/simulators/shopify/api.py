@@ -163,6 +163,21 @@ class Roots:
                 for f in self.s.fulfillments
                 if f["order_id"] == o["id"]
             ][: first or 10],
+            "refunds": lambda info, first=None: [
+                {
+                    "id": gid("Refund", r["id"]),
+                    "note": r.get("note"),
+                    "createdAt": r["created_at"],
+                    "totalRefundedSet": bag(
+                        _set(
+                            sum(to_cents(t["amount"], o["currency"]) for t in r["transactions"]),
+                            o["currency"],
+                        )
+                    ),
+                }
+                for r in self.s.refunds
+                if r["order_id"] == o["id"]
+            ][: first or 10],
             "transactions": lambda info, first=None: [
                 {
                     "id": gid("OrderTransaction", t["id"]),

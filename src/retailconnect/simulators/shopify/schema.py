@@ -82,6 +82,7 @@ type Order implements Node {
   fulfillmentOrders(first: Int, after: String): FulfillmentOrderConnection!
   transactions(first: Int): [OrderTransaction!]!
   fulfillments(first: Int): [Fulfillment!]!
+  refunds(first: Int): [Refund!]!
 }
 enum OrderTransactionStatus { SUCCESS FAILURE PENDING ERROR AWAITING_RESPONSE UNKNOWN }
 type OrderTransaction implements Node {
