@@ -291,6 +291,15 @@ def test_operator_replays_a_parked_exception_and_follows_the_order(
     assert page.locator(f'tr[data-exception="{exc.id}"]').count() == 0
     assert hub.exceptions.get(exc.id).resolution == "retry"
     wait_until(lambda: _posted(hub, "order:acme:shopify:1003"), 40)
+    # the SLA rule on open exceptions fired while it was parked and resolves now (evaluated every 0.5 s)
+    sla = hub.observability.sla
+    wait_until(
+        lambda: (
+            [(n.rule, n.status) for n in sla.history if n.rule == "exceptions-open"][-1:]
+            == [("exceptions-open", "resolved")]
+        ),
+        20,
+    )
 
     # integration and business views
     page.click("text=Integration")
