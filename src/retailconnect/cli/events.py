@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -127,8 +128,14 @@ def tail(
         if not rows:
             latest = await bus.tail(">", limit=1)
             last = latest[-1][0] if latest else 0
-        while True:
-            await asyncio.sleep(0.5)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):  # Ctrl-C ends the loop cleanly
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
             new = await bus.tail(type_, limit=1000, after=last)
             if new:
                 show(new)
