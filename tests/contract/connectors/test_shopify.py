@@ -184,6 +184,30 @@ async def test_fulfillment_with_tracking_lands_in_simulator(sim: ShopifySimulato
     assert exc.value.context["excess"] == {"TOTE-NAT": 4} and len(sim.state.fulfillments) == 1
 
 
+async def test_fulfil_a_line_without_sku_by_its_line_id(sim: ShopifySimulator) -> None:
+    async with httpx.AsyncClient(base_url=sim.url) as h:
+        o = (
+            await h.post(
+                "/_sim/orders",
+                json={
+                    "lines": [{"sku": "", "title": "Custom engraving", "price": "5.00", "quantity": 1}],
+                    "emit": False,
+                },
+            )
+        ).json()
+    line_id = str(o["line_items"][0]["id"])
+    fid = await client(sim).post_fulfillment(
+        Shipment(
+            order_number=o["name"],
+            lines=[ShipmentLine(sku="custom", quantity=1, order_line_id=line_id)],
+            tracking_number="T-1",
+        ),
+        order_external_id=str(o["id"]),
+    )
+    assert fid.startswith("gid://shopify/Fulfillment/")
+    assert sim.state.fulfillments[0]["line_items"][0]["line_item_id"] == int(line_id)
+
+
 async def test_orders_updated_since_follows_cursors_and_feeds_the_webhook_mapper(
     sim: ShopifySimulator,
 ) -> None:

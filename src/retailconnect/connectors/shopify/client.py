@@ -284,9 +284,15 @@ class ShopifyClient:
             for f in order.get("fulfillments") or []:
                 if any(t.get("number") == shipment.tracking_number for t in f.get("trackingInfo") or []):
                     return str(f["id"])
-        wanted: dict[str, int] = {}
+        # Match by the Shopify line item id when the shipment line carries it (lines without a SKU), else by SKU.
+        by_line: dict[str, int] = {}
+        by_sku: dict[str, int] = {}
         for ln in shipment.lines:
-            wanted[ln.sku] = wanted.get(ln.sku, 0) + ln.quantity
+            if ln.order_line_id:
+                key = legacy_id(ln.order_line_id)
+                by_line[key] = by_line.get(key, 0) + ln.quantity
+            else:
+                by_sku[ln.sku] = by_sku.get(ln.sku, 0) + ln.quantity
         by_fo: list[dict[str, Any]] = []
         for fo_edge in order["fulfillmentOrders"]["edges"]:
             fo = fo_edge["node"]
@@ -295,18 +301,23 @@ class ShopifyClient:
             items = []
             for li_edge in fo["lineItems"]["edges"]:
                 li = li_edge["node"]
-                sku = (li.get("lineItem") or {}).get("sku") or ""
-                take = min(wanted.get(sku, 0), int(li["remainingQuantity"]))
+                line = li.get("lineItem") or {}
+                remaining = int(li["remainingQuantity"])
+                lid = legacy_id(str(line.get("id") or ""))
+                sku = line.get("sku") or ""
+                pool, key = (by_line, lid) if by_line.get(lid) else (by_sku, sku)
+                take = min(pool.get(key, 0), remaining)
                 if take > 0:
                     items.append({"id": li["id"], "quantity": take})
-                    wanted[sku] -= take
+                    pool[key] -= take
             if items:
                 by_fo.append({"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items})
-        excess = {sku: q for sku, q in wanted.items() if q > 0}
+        excess = {sku: q for sku, q in by_sku.items() if q > 0}
+        excess.update({f"line {lid}": q for lid, q in by_line.items() if q > 0})
         if not by_fo or excess:
             raise VendorRejectedError(
                 f"shopify order {order_external_id} has nothing (left) to fulfil for "
-                f"{', '.join(f'{q} x {sku}' for sku, q in sorted(excess.items())) or 'this shipment'}",
+                f"{', '.join(f'{q} x {k}' for k, q in sorted(excess.items())) or 'this shipment'}",
                 context={"system": "shopify", "order": order_external_id, "excess": excess},
             )
         tracking = {
