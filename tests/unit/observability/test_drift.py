@@ -89,3 +89,29 @@ def test_aliases_count_as_expected() -> None:
         model_config = {"alias_generator": lambda n: n.replace("_at", "At")}
 
     assert model_drift(M, {"createdAt": "x"}) == ([], [])
+
+
+def test_raw_dict_mappers_report_through_the_map_context() -> None:
+    from retailconnect.connectors._kit import MapContext
+    from retailconnect.connectors._kit.drift import check_keys
+
+    rec = DriftRecorder()
+    ctx = MapContext(drift=rec)
+    got = check_keys(
+        ctx.drift,
+        system="shopify",
+        api_version="2025-07",
+        model="orders/create",
+        payload={"id": 1, "name": "#1", "current_total_duties_set": None},
+        expected={"id", "name", "currency"},
+        known={"note"},
+    )
+    assert got == (["current_total_duties_set"], ["currency"])
+    assert {(e.field, e.kind) for e in rec.entries()} == {
+        ("current_total_duties_set", "unexpected"),
+        ("currency", "missing"),
+    }
+    assert check_keys(None, system="x", api_version=None, model="m", payload={"a": 1}, expected={"a"}) == (
+        [],
+        [],
+    )

@@ -11,7 +11,8 @@ implements it)::
 
     wire.Order.model_validate(raw, context=drift_context(sink, "shopify", "2025-01"))
 
-or call :func:`check_drift` directly for models that cannot inherit. Without a sink nothing is recorded.
+or call :func:`check_drift` directly for models that cannot inherit, or :func:`check_keys` in a mapper
+that reads raw dicts (the sink is ``MapContext.drift``). Without a sink nothing is recorded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ModelWrapValidatorHandler, ValidationInfo, model_validator
 
-__all__ = ["DriftChecked", "DriftSink", "check_drift", "drift_context", "model_drift"]
+__all__ = ["DriftChecked", "DriftSink", "check_drift", "check_keys", "drift_context", "model_drift"]
 
 
 @runtime_checkable
@@ -80,6 +81,37 @@ def check_drift(
             system=system,
             api_version=api_version,
             model=model_cls.__name__,
+            unexpected=unexpected,
+            missing=missing,
+            example=payload,
+        )
+    return unexpected, missing
+
+
+def check_keys(
+    sink: DriftSink | None,
+    *,
+    system: str,
+    api_version: str | None,
+    model: str,
+    payload: Any,
+    expected: Iterable[str],
+    known: Iterable[str] = (),
+) -> tuple[list[str], list[str]]:
+    """For mappers that read raw dicts: ``expected`` keys the vendor documents as always sent, ``known``
+    keys it may send. Anything else is unexpected; an expected key absent is missing. Reports to
+    ``sink`` (``MapContext.drift``) and returns (unexpected, missing)."""
+    if not isinstance(payload, Mapping):
+        return [], []
+    exp = set(expected)
+    keys = set(payload)
+    unexpected = sorted(keys - exp - set(known))
+    missing = sorted(exp - keys)
+    if sink is not None and (unexpected or missing):
+        sink.record(
+            system=system,
+            api_version=api_version,
+            model=model,
             unexpected=unexpected,
             missing=missing,
             example=payload,

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .drift import DriftSink
+
 
 class RefResolver(Protocol):
     def to_internal(self, kind: str, system: str, external_id: str) -> str | None: ...
@@ -42,6 +44,7 @@ class MapContext:
     channel: str | None = None
     settings: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    drift: DriftSink | None = None  # where contract drift is reported (connectors._kit.drift)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
