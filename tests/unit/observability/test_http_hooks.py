@@ -100,3 +100,44 @@ async def test_transport_errors_are_counted_and_reraised() -> None:
         metrics.counter_value("retailconnect_connector_errors_total", {"system": "wms", "kind": "transport"})
         == 1
     )
+
+
+async def test_lifespan_hooks_and_untraced_dashboard_paths() -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    calls: list[str] = []
+
+    async def up() -> None:
+        calls.append("start")
+
+    async def down() -> None:
+        calls.append("stop")
+
+    metrics, mem = HubMetrics(), InMemorySpanExporter()
+    app = FastAPI()
+
+    @app.get("/dashboard/ops")
+    async def ops() -> dict[str, str]:
+        return {}
+
+    app.add_middleware(
+        MetricsMiddleware, metrics=metrics, tracing=Tracing(exporters=[mem]), on_startup=up, on_shutdown=down
+    )
+    # drive the ASGI lifespan protocol through the middleware
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[dict] = []
+
+    async def receive():
+        return next(messages)
+
+    async def send(m):
+        sent.append(m)
+
+    mw = app.build_middleware_stack()
+    await mw({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    assert calls == ["start", "stop"]
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as c:
+        assert (await c.get("/dashboard/ops")).status_code == 200
+    assert metrics.counter_value("retailconnect_api_requests_total", {"route": "/dashboard/ops"}) == 1
+    assert mem.get_finished_spans() == ()  # the UI is measured, not traced
