@@ -25,6 +25,7 @@ from retailconnect.errors import RateLimitError, TransientError, VendorRejectedE
 
 from .auth import ShopifyAccessToken
 from .errors import graphql_error, user_errors
+from .mappers.outbound import inventory_to_shopify, refund_marker, refund_to_shopify, tracking_to_shopify
 from .pagination import CursorPager
 from .wire import QueryCost, gid, legacy_id, rest_order_from_graphql
 
@@ -233,29 +234,16 @@ class ShopifyClient:
         """Set ``available`` per SKU per location (``inventorySetQuantities``, batches of <= 250)."""
         items = await self.resolve_skus([lv.sku for lv in levels])
         unknown = sorted({lv.sku for lv in levels if lv.sku not in items})
-        quantities = []
-        for lv in levels:
-            if lv.sku in items:
-                quantities.append(
-                    {
-                        "inventoryItemId": items[lv.sku],
-                        "locationId": await self.resolve_location(lv.location),
-                        "quantity": int(lv.available if lv.available is not None else lv.on_hand),
-                    }
-                )
+        known = [lv for lv in levels if lv.sku in items]
+        locations = {
+            loc: await self.resolve_location(loc) for loc in dict.fromkeys(lv.location for lv in known)
+        }
         applied = 0
-        for i in range(0, len(quantities), MAX_INPUT_ITEMS):
-            batch = quantities[i : i + MAX_INPUT_ITEMS]
+        for i in range(0, len(known), MAX_INPUT_ITEMS):
+            batch = known[i : i + MAX_INPUT_ITEMS]
             data = await self.execute(
                 _M_SET_QTY,
-                {
-                    "input": {
-                        "name": "available",
-                        "reason": "correction",
-                        "ignoreCompareQuantity": True,
-                        "quantities": batch,
-                    }
-                },
+                {"input": inventory_to_shopify(batch, inventory_items=items, locations=locations)},
                 operation="inventorySetQuantities",
             )
             user_errors(data["inventorySetQuantities"], "inventorySetQuantities")
@@ -320,15 +308,7 @@ class ShopifyClient:
                 f"{', '.join(f'{q} x {k}' for k, q in sorted(excess.items())) or 'this shipment'}",
                 context={"system": "shopify", "order": order_external_id, "excess": excess},
             )
-        tracking = {
-            k: v
-            for k, v in (
-                ("company", shipment.carrier),
-                ("number", shipment.tracking_number),
-                ("url", shipment.tracking_url),
-            )
-            if v
-        }
+        tracking = tracking_to_shopify(shipment)
         data = await self.execute(
             _M_FULFILLMENT_CREATE,
             {
@@ -348,17 +328,8 @@ class ShopifyClient:
         transaction of ``refund.total`` against the order's successful sale/capture; returns the Refund GID.
         Idempotent: the note carries ``[retailconnect:<refund.id>]`` and a refund already bearing it is returned
         instead of refunding twice (API 2025-01 has no idempotency key on refundCreate)."""
-        lines = [
-            {
-                "lineItemId": gid("LineItem", ln.order_line_id),
-                "quantity": ln.quantity,
-                "restockType": "RETURN" if ln.restock else "NO_RESTOCK",
-            }
-            for ln in refund.lines
-            if ln.order_line_id and ln.quantity > 0
-        ]
         oid = gid("Order", order_external_id)
-        marker = f"[retailconnect:{refund.id}]"
+        marker = refund_marker(refund)
         found = await self.execute(_Q_REFUND_CONTEXT, {"id": oid}, operation="orderRefundContext")
         order = found.get("order")
         if not order:
@@ -369,14 +340,7 @@ class ShopifyClient:
         for existing in order.get("refunds") or []:
             if marker in str(existing.get("note") or ""):
                 return str(existing["id"])  # a retried step: the refund already exists
-        inp: dict[str, Any] = {
-            "orderId": oid,
-            "refundLineItems": lines,
-            "notify": False,
-            "note": f"{refund.reason or 'refund'} {marker}",
-        }
-        if refund.shipping is not None and not refund.shipping.is_zero():
-            inp["shipping"] = {"amount": format(refund.shipping.amount, "f")}
+        parent = None
         if not refund.total.is_zero():
             # Money only moves with a refund transaction against the order's sale/capture.
             txns = order.get("transactions") or []
@@ -388,15 +352,7 @@ class ShopifyClient:
                     f"shopify order {order_external_id} has no successful sale or capture to refund",
                     context={"system": "shopify", "order": order_external_id},
                 )
-            inp["transactions"] = [
-                {
-                    "orderId": oid,
-                    "parentId": parent["id"],
-                    "gateway": parent["gateway"],
-                    "kind": "REFUND",
-                    "amount": format(refund.total.amount, "f"),
-                }
-            ]
+        inp = refund_to_shopify(refund, order_id=oid, parent=parent)
         data = await self.execute(_M_REFUND_CREATE, {"input": inp}, operation="refundCreate")
         user_errors(data["refundCreate"], "refundCreate", {"order": order_external_id})
         return str(data["refundCreate"]["refund"]["id"])

@@ -188,3 +188,29 @@ def test_tip_in_total_price_is_flagged_and_explained() -> None:
     assert order.totals.grand_total.amount == Decimal("408.00")
     assert order.totals_mismatch is not None and "total_tip_received" in order.totals_mismatch
     assert ctx.warnings
+
+
+def test_cli_exports_refund_and_inventory(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    refund = {
+        "order_number": "#1001", "currency": "USD", "reason": "damaged",
+        "external_refs": {"shopify_order": "450789469"},
+        "lines": [{"order_line_id": "466157049", "quantity": 1, "amount": {"amount": "199.00", "currency": "USD"}, "restock": True}],
+        "total": {"amount": "199.00", "currency": "USD"},
+    }  # fmt: skip
+    f = tmp_path / "refund.json"
+    f.write_text(json.dumps(refund))
+    res = CliRunner().invoke(cli, ["map", "--to", "shopify", "refund", str(f)])
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.stdout)["input"]
+    assert body["orderId"] == "gid://shopify/Order/450789469"
+    assert body["refundLineItems"] == [
+        {"lineItemId": "gid://shopify/LineItem/466157049", "quantity": 1, "restockType": "RETURN"}
+    ]
+    assert body["transactions"][0]["kind"] == "REFUND" and body["transactions"][0]["amount"] == "199.00"
+    assert "[retailconnect:" in body["note"]
+    g = tmp_path / "level.json"
+    g.write_text(json.dumps({"sku": "IPOD2008PINK", "location": "Main", "on_hand": 7}))
+    res = CliRunner().invoke(cli, ["map", "--to", "shopify", "inventory_level", str(g)])
+    assert res.exit_code == 0, res.output
+    q = json.loads(res.stdout)["input"]
+    assert q["name"] == "available" and q["reason"] == "correction" and q["quantities"][0]["quantity"] == 7
