@@ -104,7 +104,9 @@ class Dispatcher:
             if not ok:
                 return  # stopped while backing off: the rest of this key waits for the next run
 
-    async def _deliver_one(self, d: Delivery) -> bool:
+    async def _deliver_one(self, d: Delivery, slot: asyncio.Semaphore | None = None) -> bool:
+        """Deliver until acked or dead-lettered; False if stopped while backing off. ``slot``, if
+        given, is held by the caller and released while this event backs off."""
         while True:
             attempt = d.attempts + 1
             self.counters.delivered += 1
@@ -118,8 +120,14 @@ class Dispatcher:
                 self.counters.retried += 1
                 await self.on_failure(d, exc, attempt)
                 delay = backoff_delay(attempt, *self.opts.backoff)
-                if await self._interrupted(delay):
-                    return False
+                if slot is not None:
+                    slot.release()
+                try:
+                    if await self._interrupted(delay):
+                        return False
+                finally:
+                    if slot is not None:
+                        await slot.acquire()
                 continue
             await self._ack(d)
             return True
@@ -233,23 +241,35 @@ class StreamDispatcher:
             self.room.clear()
 
     async def _run_lane(self, key: str) -> None:
+        # A lane holds one concurrency slot while it has work (not one acquire per event: with many
+        # lanes that meant a future and a wake-up per event); it gives the slot back while an event
+        # backs off, and every 64 events so that waiting lanes get their turn.
         lane = self.lanes[key]
+        sem = self.sem
         i = 0
+        run = 0
+        await sem.acquire()
         try:
             while i < len(lane):
                 if self.stopping.is_set():
                     return
                 d = lane[i]
-                async with self.sem:
-                    ok = await self._one._deliver_one(d)
+                ok = await self._one._deliver_one(d, sem)
                 if not ok:
                     return
                 i += 1
                 self._finish(d)
+                run += 1
+                if run >= 64:
+                    run = 0
+                    if sem.locked():
+                        sem.release()
+                        await sem.acquire()
                 if i >= 64 and i * 2 >= len(lane):  # trim what is done, keep order
                     del lane[:i]
                     i = 0
         finally:
+            sem.release()
             left = len(lane) - i
             if left and self.stopping.is_set():
                 self.pending -= left

@@ -611,24 +611,32 @@ class SqlSubscription(Subscription):
             live = {r.part: r for r in cur_rows if r.owner == self.member}
             pos = {p: rp for p, (ep, rp) in snapshot.items() if p in live and live[p].epoch == ep}
             if pos:
-                e = t.events.c
-                q = (
-                    sa.select(e.part, e.offset, e.type, e.target_group, e.envelope, e.published_at)
-                    .where(e.offset > min(pos.values()))
-                    # ``part + 0`` keeps the planners on the offset (primary key) range scan, in
-                    # order, stopping at LIMIT; an index on part would mean OR-of-ranges + a sort.
-                    .where(sa.or_(*(sa.and_(e.part + 0 == p, e.offset > rp) for p, rp in pos.items())))
-                    .order_by(e.offset)
-                    .limit(self.options.batch)
+                # Straight through the DB-API cursor (the hot read). ``part + 0`` keeps the planners
+                # on the offset (primary key) range scan, in order, stopping at LIMIT; an index on
+                # part would mean OR-of-ranges plus a sort of everything unread.
+                mark = "%s" if self.bus.dialect == "postgresql" else "?"
+                ors = " OR ".join(f'(part + 0 = {mark} AND "offset" > {mark})' for _ in pos)
+                sql = (
+                    'SELECT part, "offset", type, target_group, envelope, published_at FROM bus_events '
+                    f'WHERE "offset" > {mark} AND ({ors}) ORDER BY "offset" LIMIT {mark}'
                 )
-                rows = list(c.execute(q).all())
+                params: list[Any] = [min(pos.values())]
+                for p, rp in pos.items():
+                    params += [p, rp]
+                params.append(self.options.batch)
+                dbcur = c.connection.cursor()
+                try:
+                    dbcur.execute(sql, params)
+                    rows = list(dbcur.fetchall())
+                finally:
+                    dbcur.close()
                 if rows:
                     prior = dict(
                         c.execute(
                             sa.select(t.attempts.c.event_offset, t.attempts.c.attempts).where(
                                 t.attempts.c.group_name == self.group,
-                                t.attempts.c.event_offset >= rows[0].offset,
-                                t.attempts.c.event_offset <= rows[-1].offset,
+                                t.attempts.c.event_offset >= rows[0][1],
+                                t.attempts.c.event_offset <= rows[-1][1],
                             )
                         ).all()
                     )
