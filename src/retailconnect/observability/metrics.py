@@ -265,6 +265,8 @@ class HubMetrics:
             outcome, kind = "rate_limited", "429"
         elif status >= 500:
             outcome, kind = "server_error", "5xx"
+        elif status == 404 and method in ("GET", "HEAD"):
+            outcome, kind = "not_found", ""  # a lookup that found nothing is an answer, not a failure
         elif status >= 400:
             outcome, kind = "client_error", "4xx"
         else:

@@ -55,11 +55,13 @@ def test_connector_calls_classify_errors_and_feed_stats() -> None:
     m.connector_call("netsuite", "POST", 429, 0.05)
     m.connector_call("netsuite", "POST", 503, 0.2)
     m.connector_call("netsuite", "GET", None, 3.0)
+    m.connector_call("netsuite", "GET", 404, 0.02)  # a lookup miss: counted, not an error
     assert m.counter_value("retailconnect_connector_errors_total", {"system": "netsuite", "kind": "429"}) == 1
     assert m.counter_value("retailconnect_connector_errors_total", {"system": "netsuite", "kind": "5xx"}) == 1
     assert m.counter_value("retailconnect_connector_errors_total", {"kind": "transport"}) == 1
     stats = m.connector_stats("netsuite")
-    assert stats.count == 4 and stats.errors == 3 and stats.error_rate == 0.75
+    assert stats.count == 5 and stats.errors == 3 and stats.error_rate == 0.6
+    assert m.counter_value("retailconnect_connector_request_duration_seconds_count", {"outcome": "not_found"}) == 1
 
 
 def test_state_metrics_come_from_the_snapshot() -> None:
