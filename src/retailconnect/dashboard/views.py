@@ -54,6 +54,12 @@ def _rec(x: Any) -> dict[str, Any]:
     return dict(getattr(x, "__dict__", {}))
 
 
+def _tenant_of(workflow_id: str) -> str | None:
+    """Workflow ids are ``<kind>:<tenant>:...`` (``order:acme:shopify:1001``)."""
+    parts = workflow_id.split(":")
+    return parts[1] if len(parts) >= 3 else None
+
+
 def pending_orders_from_store(store: Any, *, tier: int | str = 1, limit: int = 5000) -> list[PendingOrder]:
     """Orders captured and not yet posted to the ERP (nor cancelled or rejected), oldest first."""
     t = flow_orders
@@ -156,6 +162,7 @@ async def operations_view(hub: Any, obs: Observability, session: Any) -> dict[st
     flows: list[dict[str, Any]] = []
     try:
         flows = [_rec(f) for f in await hub.list_flows(limit=200)]
+        flows = [f for f in flows if session.sees_tenant(_tenant_of(str(f.get("workflow_id") or "")))]
     except Exception as exc:
         snap.errors.append(f"flows: {type(exc).__name__}")
     status_counts = Counter(str(f.get("status", "unknown")).lower() for f in flows)

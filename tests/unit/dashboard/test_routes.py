@@ -170,3 +170,15 @@ async def test_metrics_endpoint_reads_the_hub(client) -> None:
     assert 'retailconnect_orders_over_sla_orders{tier="1"} 1.0' in text
     assert 'retailconnect_exceptions_open_items{team="finance"} 1.0' in text
     assert 'retailconnect_flows_workflows{status="error"} 1.0' in text
+
+
+async def test_a_tenant_scoped_operator_sees_only_its_tenant(seeded) -> None:
+    hub, consumers, _, facts = seeded
+    other = consumers.add("ops-globex", tenant="globex", scopes=["ops:admin"])
+    app, _ = make_app(hub, consumers)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as c:
+        await login(c, other)
+        ops = (await c.get("/dashboard/ops")).text
+        assert "order:acme:shopify:1001" not in ops and "Ada Lovelace" not in ops
+        assert (await c.get(f"/dashboard/exceptions/{facts['exception_id']}")).status_code == 404
+        assert "Nothing found" in (await c.get("/dashboard/journey", params={"q": "#1001"})).text
