@@ -3,6 +3,7 @@ that wraps every connector's vendor calls (latency, errors, a client span, ``tra
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -22,6 +23,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+_WEBHOOK_ROUTE = re.compile(r"/([a-z0-9_]+)/\{[^}]+\}/webhooks$")
 
 
 def route_template(scope: Scope) -> str:
@@ -166,6 +170,21 @@ class MetricsMiddleware:
     def _observe(self, scope: Scope, method: str, status: int, seconds: float) -> str:
         route = route_template(scope)
         self.metrics.api_request(route, method, self.consumer(scope), status, seconds)
+        m = _WEBHOOK_ROUTE.search(route)
+        if m and method == "POST":  # webhook routes authenticate by signature only: a 401 is a bad signature
+            system = m.group(1)
+            if status == 401:
+                self.metrics.webhook_signature_failed(system=system)
+            elif status < 300:
+                topic = next(
+                    (
+                        v.decode("latin-1")
+                        for k, v in scope.get("headers") or []
+                        if k.lower().endswith(b"-topic")
+                    ),
+                    "unknown",
+                )
+                self.metrics.webhook_received(system=system, topic=topic[:80])
         return route
 
 

@@ -141,3 +141,27 @@ async def test_lifespan_hooks_and_untraced_dashboard_paths() -> None:
         assert (await c.get("/dashboard/ops")).status_code == 200
     assert metrics.counter_value("retailconnect_api_requests_total", {"route": "/dashboard/ops"}) == 1
     assert mem.get_finished_spans() == ()  # the UI is measured, not traced
+
+
+async def test_webhook_signature_failures_are_counted_from_the_answers() -> None:
+    from fastapi import HTTPException
+
+    metrics = HubMetrics()
+    app = FastAPI()
+
+    @app.post("/v1/channels/shopify/{shop}/webhooks")
+    async def hook(shop: str, ok: bool = True) -> dict[str, str]:
+        if not ok:
+            raise HTTPException(401, "bad signature")
+        return {}
+
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as c:
+        await c.post(
+            "/v1/channels/shopify/acme.myshopify.com/webhooks", headers={"X-Shopify-Topic": "orders/create"}
+        )
+        await c.post("/v1/channels/shopify/acme.myshopify.com/webhooks?ok=false")
+    assert (
+        metrics.counter_value("retailconnect_webhooks_signature_failures_total", {"system": "shopify"}) == 1
+    )
+    assert metrics.counter_value("retailconnect_webhooks_received_total", {"topic": "orders/create"}) == 1

@@ -61,7 +61,10 @@ def test_connector_calls_classify_errors_and_feed_stats() -> None:
     assert m.counter_value("retailconnect_connector_errors_total", {"kind": "transport"}) == 1
     stats = m.connector_stats("netsuite")
     assert stats.count == 5 and stats.errors == 3 and stats.error_rate == 0.6
-    assert m.counter_value("retailconnect_connector_request_duration_seconds_count", {"outcome": "not_found"}) == 1
+    assert (
+        m.counter_value("retailconnect_connector_request_duration_seconds_count", {"outcome": "not_found"})
+        == 1
+    )
 
 
 def test_state_metrics_come_from_the_snapshot() -> None:
