@@ -215,6 +215,9 @@ async def readiness(state: GatewayState) -> dict[str, bool]:
             checks["bus"] = True
         except Exception:
             checks["bus"] = False
+        engine = getattr(hub, "engine", None)
+        if engine is not None:
+            checks["workflows"] = bool(getattr(engine, "launched", False))
     checks["rate_limits"] = await state.limiter.check_ready()
     return checks
 

@@ -103,7 +103,8 @@ async def test_order_capture_and_ops_views_through_real_hub(served):
         theirs = (await http.get("/v1/ops/flows", headers={"X-API-Key": keys["other"]})).json()["items"]
         assert not any(body["workflow_id"] in json.dumps(f) for f in theirs)
         ready = (await http.get("/readyz")).json()
-        assert ready["checks"]["store"] is True
+        assert ready["checks"]["store"] is True and ready["checks"]["bus"] is True
+        assert ready["checks"]["workflows"] is True
 
 
 async def test_signed_shopify_webhook_is_archived_and_ingested(served):

@@ -42,3 +42,23 @@ async def test_concurrent_misses_coalesce_into_one_erp_call(make_client, keys, h
     rs = await asyncio.gather(*[client.get("/v1/prices/HOT", headers=h) for _ in range(50)])
     assert all(r.status_code == 200 for r in rs)
     assert hub.erp_calls == 1
+
+
+async def test_order_validation_uses_cached_answers_when_erp_is_slow(make_client, keys, hub, order_body):
+    client = await make_client(GatewaySettings(latency_budget_ms={"order_validation": 100}))
+    h = {"X-API-Key": keys.writer_a}
+    body = order_body()
+    body["lines"][0]["quantity"] = 9  # 7 available for brand-a
+    body["lines"][0]["line_total"] = {"amount": "90.00", "currency": "USD"}
+    for k in ("subtotal", "grand_total"):
+        body["totals"][k] = {"amount": "90.00", "currency": "USD"}
+    r = await client.post("/v1/orders/validate", json=body, headers=h)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["valid"] is False and out["problems"] == ["lines[0] SKU SKU-1: 9 ordered, 7 available"]
+    assert out["customer_known"] is True and out["stale"] is False
+    hub.erp_delay = 1.0
+    r = await client.post("/v1/orders/validate", json=order_body(), headers=h)
+    assert r.status_code == 200 and r.json()["valid"] is True
+    assert r.json()["stale"] is True and r.headers["x-retailconnect-stale"] == "true"
+    assert hub.captured == []  # validation never captures

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from retailconnect.canonical import Money, Order, Return
+from retailconnect.canonical import Money, Order, Return, check_totals
 from retailconnect.errors import InputError, NotFoundError
 
 from ..consumers import Principal
@@ -91,6 +91,79 @@ async def capture_order(
         order, tenant=tenant, correlation_id=correlation_id(request), source=f"api:{principal.consumer}"
     )
     return _capture_answer(result, response, request, "order")
+
+
+class LineCheck(BaseModel):
+    sku: str | None
+    quantity: int
+    available: int | None
+    enough: bool | None
+
+
+class ValidationOut(BaseModel):
+    valid: bool
+    problems: list[str]
+    lines: list[LineCheck]
+    customer_known: bool | None
+    stale: bool
+
+
+@router.post(
+    "/orders/validate",
+    response_model=ValidationOut,
+    summary="Validate an order without capturing it: totals, stock per line, customer (cached answers when "
+    "the ERP is slow, marked stale)",
+)
+async def validate_order(
+    order: Order,
+    response: Response,
+    state: State,
+    principal: Annotated[Principal, Depends(RequireScope("orders:write"))],
+) -> ValidationOut:
+    tenant = tenant_for(principal, state, order.tenant)
+    problems = [] if order.totals_mismatch else check_totals(order)
+    budget = budget_s(state, "order_validation")
+    stale = False
+    checks: list[LineCheck] = []
+    for i, line in enumerate(order.lines):
+        if line.sku is None:
+            problems.append(f"lines[{i}] has no SKU")
+            checks.append(LineCheck(sku=None, quantity=line.quantity, available=None, enough=None))
+            continue
+        sku = line.sku
+
+        async def fetch(sku: str = sku) -> tuple[Any, bool]:
+            view = await state.hub.availability(sku, None, tenant=tenant)
+            return view, bool(getattr(view, "stale", False))
+
+        try:
+            answer = await state.cache.get(f"avail|{tenant}|{sku}|None", fetch, budget_s=budget)
+        except NotFoundError:
+            problems.append(f"lines[{i}] SKU {sku} is unknown")
+            checks.append(LineCheck(sku=sku, quantity=line.quantity, available=None, enough=False))
+            continue
+        stale = stale or answer.stale or bool(getattr(answer.value, "stale", False))
+        available = int(getattr(answer.value, "available", 0))
+        enough = available >= line.quantity
+        if not enough:
+            problems.append(f"lines[{i}] SKU {sku}: {line.quantity} ordered, {available} available")
+        checks.append(LineCheck(sku=sku, quantity=line.quantity, available=available, enough=enough))
+    known: bool | None = None
+    email = order.customer.email
+    if email:
+        norm = email.strip().lower()
+
+        async def fetch_customer() -> tuple[Any, bool]:
+            return await state.hub.customer_lookup(norm, tenant=tenant)
+
+        c = await state.cache.get(f"customer|{tenant}|{norm}", fetch_customer, budget_s=budget)
+        stale = stale or c.stale
+        known = c.value is not None
+    if stale:
+        response.headers["X-RetailConnect-Stale"] = "true"
+    return ValidationOut(
+        valid=not problems, problems=problems, lines=checks, customer_known=known, stale=stale
+    )
 
 
 @router.post(
