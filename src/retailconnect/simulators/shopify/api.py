@@ -130,7 +130,8 @@ class Roots:
             ("currentTotalTaxSet", "current_total_tax_set"),
         )
         return {
-            **{k: bag(o.get(f) or o.get(f.replace("current_", ""))) for k, f in sets},
+            # resolved lazily (graphql-core calls a callable field value): only what a query selects is built
+            **{k: (lambda info, f=f: bag(o.get(f) or o.get(f.replace("current_", "")))) for k, f in sets},
             "closedAt": o.get("closed_at"),
             "processedAt": o.get("processed_at") or o["created_at"],
             "email": o.get("email"),
@@ -146,8 +147,8 @@ class Roots:
             }
             if cust.get("id")
             else None,
-            "shippingAddress": mailing(o.get("shipping_address")),
-            "billingAddress": mailing(o.get("billing_address")),
+            "shippingAddress": lambda info: mailing(o.get("shipping_address")),
+            "billingAddress": lambda info: mailing(o.get("billing_address")),
             "lineItems": lambda info, first=None, after=None: connection(lines, first, after, self.line_node),
             "shippingLines": lambda info, first=None, after=None: connection(ships, first, after, ship_node),
             "fulfillments": lambda info, first=None: [

@@ -15,7 +15,7 @@ from retailconnect.simulators.shopify import ShopState
 CURRENCIES = st.sampled_from(["USD", "EUR", "GBP", "JPY"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), shop_currency=CURRENCIES)
 def test_generated_orders_reconcile(seed: int, shop_currency: str) -> None:
     state = ShopState(currency=shop_currency)

@@ -64,7 +64,7 @@ def paths(o: Any, p: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize(("mapper", "name"), CASES, ids=[c[1] for c in CASES])
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(data=st.data())
 def test_mutations_map_or_fail_with_a_path(
     mapper: Callable[[Any, MapContext], Any], name: str, data: st.DataObject
