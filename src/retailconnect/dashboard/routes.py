@@ -28,6 +28,7 @@ from .charts import bars, sparkline
 from .journey import find_journey
 from .session import COOKIE, Session, SessionSigner
 from .views import business_view, integration_view, operations_view, resolve_exception, routing_check
+from .wiring import observability_for, wire
 
 __all__ = ["create_dashboard_router"]
 
@@ -96,10 +97,7 @@ def create_dashboard_router(
     live_interval_s: float = 2.0,
     live_max_s: float = 120.0,
 ) -> APIRouter:
-    obs = observability or getattr(hub, "observability", None)
-    if obs is None:
-        obs = Observability()
-        obs.attach(hub)
+    obs = wire(hub, observability) if observability is not None else observability_for(hub)
     consumer_store = consumers or ConsumerStore(hub.store)
     sessions = signer or SessionSigner()
     env = _env()

@@ -26,7 +26,7 @@ from retailconnect.observability import HubMetrics, HubSnapshot, InstrumentedTra
 
 from .views import pending_orders_from_store
 
-__all__ = ["OrderWatcher", "instrument_clients", "observability_for"]
+__all__ = ["OrderWatcher", "instrument_clients", "observability_for", "wire"]
 
 
 def _aware(v: datetime) -> datetime:
@@ -91,14 +91,28 @@ class OrderWatcher:
 
 
 def observability_for(hub: Any, **kw: Any) -> Observability:
-    """The observability bundle for ``hub`` (also set as ``hub.observability``)."""
+    """The observability bundle for ``hub``, wired (also set as ``hub.observability``).
+
+    If the runtime already made one (``hub.observability``, e.g. to hand ``metrics.on_inventory_pushed``
+    to the inventory sync), that one is wired and returned; calling this twice is harmless."""
     existing = getattr(hub, "observability", None)
-    if isinstance(existing, Observability):
-        return existing
     topo = getattr(hub, "topology", None)
-    obs = Observability.from_topology(topo, **kw) if topo is not None else Observability(**kw)
-    erp = topo.erp_name() if topo is not None and hasattr(topo, "erp_name") else None
-    obs.attach(hub, enrich=[OrderWatcher(hub.store, obs.metrics, erp_name=erp or "erp")])
+    if isinstance(existing, Observability):
+        obs = existing
+    else:
+        obs = Observability.from_topology(topo, **kw) if topo is not None else Observability(**kw)
+    return wire(hub, obs)
+
+
+def wire(hub: Any, obs: Observability) -> Observability:
+    """Idempotent: ``hub`` as the snapshot source with the store-backed order facts, connector clients
+    instrumented, ``hub.observability`` set. ``create_dashboard_router`` calls it too, so an app that
+    built its bundle with ``Observability.from_topology`` + ``attach`` still gets the business metrics."""
+    if obs.hub is not hub or not any(isinstance(f, OrderWatcher) for f in obs.enrichers):
+        topo = getattr(hub, "topology", None)
+        erp = topo.erp_name() if topo is not None and hasattr(topo, "erp_name") else None
+        others = [f for f in obs.enrichers if not isinstance(f, OrderWatcher)] if obs.hub is hub else []
+        obs.attach(hub, enrich=[*others, OrderWatcher(hub.store, obs.metrics, erp_name=erp or "erp")])
     instrument_clients(hub, obs)
     hub.observability = obs
     return obs

@@ -183,6 +183,15 @@ class Observability:
         self._hub = hub
         self._enrich = list(enrich)
 
+    @property
+    def enrichers(self) -> list[Callable[[HubSnapshot], Any]]:
+        return list(self._enrich)
+
+    @property
+    def hub(self) -> Any:
+        """The hub attached as the snapshot source (None until ``attach``)."""
+        return self._hub
+
     async def refresh(self) -> HubSnapshot:
         """Gather a fresh snapshot (at most one gathering at a time; callers share the result)."""
         if self._hub is None:

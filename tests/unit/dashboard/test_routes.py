@@ -182,3 +182,18 @@ async def test_a_tenant_scoped_operator_sees_only_its_tenant(seeded) -> None:
         assert "order:acme:shopify:1001" not in ops and "Ada Lovelace" not in ops
         assert (await c.get(f"/dashboard/exceptions/{facts['exception_id']}")).status_code == 404
         assert "Nothing found" in (await c.get("/dashboard/journey", params={"q": "#1001"})).text
+
+
+async def test_a_bundle_only_attached_still_gets_the_business_facts(seeded) -> None:
+    from retailconnect.observability import Observability
+
+    hub, consumers, _, _ = seeded
+    obs = Observability.from_topology(hub.topology)
+    obs.attach(hub)  # what an app may do by hand; the dashboard router completes the wiring
+    app = FastAPI()
+    app.include_router(obs.metrics_router())
+    app.include_router(create_dashboard_router(hub, obs, consumers=consumers))
+    assert hub.observability is obs
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as c:
+        text = (await c.get("/metrics")).text
+    assert 'retailconnect_orders_captured_total{channel="pos",tenant="acme"} 1.0' in text
