@@ -20,8 +20,8 @@ from retailconnect.store import Store
 async def test_two_members_split_a_group(backend: str, request: pytest.FixtureRequest) -> None:
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_schema_url")
     store = Store.open(url)
-    a = open_bus(backend, store=store, lease_seconds=0.6)
-    b = open_bus(backend, url=url, lease_seconds=0.6)  # its own engine, like another process
+    a = open_bus(backend, store=store, lease_seconds=2.0)
+    b = open_bus(backend, url=url, lease_seconds=2.0)  # its own engine, like another process
     handled: dict[str, list[tuple[str, int]]] = {"a": [], "b": []}
 
     def handler(name: str):
@@ -36,7 +36,7 @@ async def test_two_members_split_a_group(backend: str, request: pytest.FixtureRe
     await asyncio.sleep(0.3)
     sb = b.subscribe("inventory.>", "shared", handler("b"))
     # wait for the lease keeper to rebalance: each member ends up with half the partitions
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     while True:
         with store.begin() as c:
             owners = [

@@ -425,8 +425,9 @@ class _Part:
     """What this member knows of one leased partition."""
 
     epoch: int
-    cursor: int  # last committed offset
+    cursor: int  # end of the finished prefix (to commit)
     read_pos: int  # last offset read
+    committed: int = -1  # last offset written to the cursor row
     gen: int = 0
     order: deque[int] = field(default_factory=deque)  # offsets read and not yet committed
     finished: set[int] = field(default_factory=set)
@@ -551,7 +552,13 @@ class SqlSubscription(Subscription):
             await bus._db(self._register)
             while not self.stopping.is_set():
                 before = set(self.parts)
-                held = await bus._db(self._heartbeat_and_claim)
+                try:
+                    held = await bus._db(self._heartbeat_and_claim)
+                except Exception as exc:
+                    log.warning("bus lease keeper %s: database call failed (%r); retrying", self.group, exc)
+                    self._ready.set()
+                    await asyncio.sleep(1.0)
+                    continue
                 self._ready.set()
                 if held != before:
                     self.wake.set()
@@ -573,8 +580,8 @@ class SqlSubscription(Subscription):
             while st.order and st.order[0] in st.finished:
                 cur = st.order.popleft()
                 st.finished.discard(cur)
-            if cur != st.cursor:
-                st.cursor = cur
+            st.cursor = cur
+            if cur != st.committed:
                 out.append((p, st.epoch, cur))
         return out
 
@@ -654,7 +661,9 @@ class SqlSubscription(Subscription):
             st = self.parts.get(r.part)
             if st is None or st.epoch != r.epoch:
                 self._gen += 1
-                self.parts[r.part] = _Part(epoch=r.epoch, cursor=r.offset, read_pos=r.offset, gen=self._gen)
+                self.parts[r.part] = _Part(
+                    epoch=r.epoch, cursor=r.offset, read_pos=r.offset, gen=self._gen, committed=r.offset
+                )
                 reset.add(r.part)
         for p in set(self.parts) - seen:
             self.parts.pop(p)
@@ -674,9 +683,19 @@ class SqlSubscription(Subscription):
                     self.batched and not self.stream.pending
                 )
                 snapshot = {p: (st.epoch, st.read_pos) for p, st in self.parts.items()} if room else None
-                cur_rows, rows, prior = await bus._db(
-                    functools.partial(self._round, commits=commits, clear=clear, snapshot=snapshot)
-                )
+                try:
+                    cur_rows, rows, prior = await bus._db(
+                        functools.partial(self._round, commits=commits, clear=clear, snapshot=snapshot)
+                    )
+                except Exception as exc:  # database away (restart, network): keep trying
+                    log.warning("bus consumer %s: database round failed (%r); retrying", g, exc)
+                    self._clear_attempts.extend(clear)  # commits are recomputed next round
+                    await sleep_or(waker, 1.0)
+                    continue
+                for p, epoch, cur in commits:
+                    done_st = self.parts.get(p)
+                    if done_st is not None and done_st.epoch == epoch:
+                        done_st.committed = cur
                 reset = self._apply_cursors(cur_rows)
                 deliveries: list[Delivery] = []
                 for part, off, typ, tgt, env, pub in rows:
