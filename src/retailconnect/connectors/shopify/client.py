@@ -90,6 +90,12 @@ def _wait(state: RetryCallState) -> float:
     return jitter + base / 2
 
 
+def _first_delay(exc: TransientError) -> float:
+    if exc.retry_after is not None:
+        return float(exc.retry_after) + random.uniform(0, 0.01)
+    return random.uniform(0.05, 0.1)
+
+
 class ShopifyClient:
     """Implements connectors._kit.ChannelSystem for Shopify."""
 
@@ -176,8 +182,15 @@ class ShopifyClient:
         self, query: str, variables: Mapping[str, Any] | None = None, *, operation: str = "graphql"
     ) -> dict[str, Any]:
         """Run one GraphQL document; retries throttling, 429 and transient failures; returns ``data``."""
+        try:  # fast path: most calls succeed first time
+            return await self._once(query, variables, operation)
+        except TransientError as exc:
+            if self.max_attempts <= 1:
+                raise
+            first = exc
+        await asyncio.sleep(_first_delay(first))
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=stop_after_attempt(self.max_attempts - 1),
             wait=_wait,
             retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
             reraise=True,
