@@ -345,6 +345,9 @@ class Subscription(abc.ABC):
     @abc.abstractmethod
     async def stop(self) -> None: ...
 
+    async def wait_ready(self) -> None:  # noqa: B027 - backends override
+        """Return once the subscription is bound (consumer created / partitions claimed)."""
+
     @property
     def group(self) -> str:
         return self.options.group
