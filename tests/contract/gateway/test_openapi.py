@@ -74,7 +74,7 @@ schema.config.phases.coverage.enabled = False
 
 
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_fuzz_no_5xx_and_problem_json(case):
     headers = dict(case.headers or {})
     if not case.path.endswith("/webhooks"):

@@ -268,3 +268,13 @@ async def test_extra_router_and_middleware_are_mounted(make_client):
     assert (await client.get("/metrics")).json() == {"ok": True}
     await client.get("/v1/orders")  # 405 still seen by the outer middleware
     assert seen == ["/metrics", "/v1/orders"]
+
+
+async def test_docs_and_openapi_are_served(client):
+    assert (await client.get("/docs")).status_code == 200
+    doc = (await client.get("/openapi.json")).json()
+    post = doc["paths"]["/v1/orders"]["post"]
+    assert post["security"] == [{"ApiKey": []}, {"OAuth2": []}]
+    assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+    assert "application/problem+json" in post["responses"]["422"]["content"]
+    assert "security" not in doc["paths"]["/v1/channels/shopify/{shop}/webhooks"]["post"]
