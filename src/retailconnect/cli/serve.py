@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -115,6 +116,16 @@ def _install_signals(on_signal: Any) -> None:
         loop.add_signal_handler(sig, on_signal)
 
 
+def _executor_id(topology: Topology, role: str) -> str:
+    """A stable executor id: after a restart the durable engine resumes this executor's own unfinished
+    workflows at once (a new id would wait for the dead-executor sweep)."""
+    if topology.engines.executor_id:
+        base = topology.engines.executor_id
+    else:
+        base = f"{socket.gethostname()}-{topology.name}"
+    return f"{base}-{role}"
+
+
 async def _run_serve(topology: Topology, host: str, port: int, quiet: bool) -> None:
     hub_cls = _hub_class()
     holder: dict[str, Any] = {"server": None, "stop": False}
@@ -125,7 +136,7 @@ async def _run_serve(topology: Topology, host: str, port: int, quiet: bool) -> N
             holder["server"].exit(force=True)
 
     _install_signals(on_signal)  # before the hub starts: a Ctrl-C during start-up still stops cleanly
-    hub = await hub_cls.start(topology, role="all")
+    hub = await hub_cls.start(topology, role="all", executor_id=_executor_id(topology, f"serve-{port}"))
     obs: Any = None
     try:
         app, obs = await build_app(hub, topology)
@@ -147,7 +158,8 @@ async def _run_worker(topology: Topology, quiet: bool) -> None:
     hub_cls = _hub_class()
     stop = asyncio.Event()
     _install_signals(stop.set)
-    hub = await hub_cls.start(topology, role="worker")
+    index = os.environ.get("RETAILCONNECT_WORKER_INDEX") or str(os.getpid())
+    hub = await hub_cls.start(topology, role="worker", executor_id=_executor_id(topology, f"worker-{index}"))
     try:
         if not quiet:
             console.print(f"[bold]retailconnect[/] worker {os.getpid()} running  (Ctrl-C to stop)")

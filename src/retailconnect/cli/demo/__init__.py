@@ -91,8 +91,12 @@ async def _main(
                 mod = load(name)
                 ui = reporter.scenario(name)
                 t0 = time.monotonic()
+                limit = scenario_timeout(orders)
                 try:
-                    outcome: Outcome = await mod.run(env, ui)
+                    outcome: Outcome = await asyncio.wait_for(mod.run(env, ui), limit)
+                except TimeoutError:
+                    outcome = Outcome(name, getattr(mod, "TITLE", name))
+                    outcome.error = f"did not finish within {limit:.0f} s"
                 except Exception as exc:
                     outcome = Outcome(name, getattr(mod, "TITLE", name))
                     outcome.error = f"{type(exc).__name__}: {exc}"
@@ -101,6 +105,9 @@ async def _main(
                 outcome.duration_s = time.monotonic() - t0
                 outcomes.append(outcome)
                 reporter.finished(ui, outcome)
+                if not console.is_terminal:
+                    mark = "passed" if outcome.passed else "FAILED"
+                    console.print(f"  {name}: {mark} in {outcome.duration_s:.1f} s", highlight=False)
         for o in outcomes:
             for note in o.notes:
                 console.print(f"  [dim]{o.name}: {note}[/]", highlight=False)
@@ -138,6 +145,11 @@ async def _keep_running(console: Console, env: object) -> None:
     console.print(f"  topology    {env.hub.config}", highlight=False)
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         await asyncio.Event().wait()
+
+
+def scenario_timeout(orders: int) -> float:
+    """A scenario that has not finished by then is reported failed (the demo always ends with a table)."""
+    return 120.0 + orders * 0.6
 
 
 def register(root: typer.Typer) -> None:

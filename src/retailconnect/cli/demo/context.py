@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,34 @@ SECRET_ENV = [
     "RC_DEMO_WMS_WEBHOOK_SECRET",
     "RC_DEMO_LEGACY_KEY",
 ]
+
+
+def order_spec(rng: random.Random) -> dict[str, Any]:
+    """One storefront order of the demo's mix: 1-4 catalogue lines, some discounted (per line or for the
+    whole order), taxes added or included, shipping charged or free, several presentment currencies.
+
+    Gift-card lines (no SKU) are left out: the hub has no ERP item for them yet and parks such orders on
+    the exception queue (see the exceptions scenario for that path)."""
+    from retailconnect.simulators.shopify.state import DEFAULT_CATALOG
+
+    skus = [v["sku"] for p in DEFAULT_CATALOG for v in p["variants"]]
+    lines = []
+    for sku in rng.sample(skus, k=rng.randint(1, 4)):
+        line: dict[str, Any] = {"sku": sku, "quantity": rng.randint(1, 3)}
+        if rng.random() < 0.25:
+            line["discount"] = f"{rng.randint(1, 5)}.00"
+        lines.append(line)
+    included = rng.random() < 0.35
+    return {
+        "lines": lines,
+        "taxes_included": included,
+        "tax_rate": "0.20" if included else rng.choice(["0.0825", "0.06", "0"]),
+        "shipping": rng.choice(["0", "4.99", "9.99", "15.00"]),
+        "order_discount_pct": rng.choice([0, 0, 10, 15]),
+        "free_shipping": rng.random() < 0.15,
+        "presentment_currency": rng.choice(["USD", "USD", "EUR", "GBP", "CAD"]),
+        "email": "buyer@example.com",
+    }
 
 
 def demo_topology(workdir: Path, *, name: str = "retailconnect-demo") -> str:
@@ -151,6 +180,7 @@ class DemoEnv:
     circuit_reset_s: float = CIRCUIT_RESET_S
     safety_stock: int = SAFETY_STOCK
     seed: int = 7
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
 
     def __post_init__(self) -> None:
         self.shopify = ShopifyDriver(self.http, self.fleet["shopify"].url)
@@ -177,14 +207,22 @@ class DemoEnv:
         ui: ScenarioUI | None = None,
         shopify: ShopifyDriver | None = None,
     ) -> list[dict[str, Any]]:
-        """Generate ``count`` storefront orders at ``rate_per_s``; Shopify delivers each as a webhook."""
+        """Place ``count`` storefront orders at ``rate_per_s`` (the demo's mix, see :func:`order_spec`);
+        Shopify delivers each to the hub as a signed orders/create webhook."""
         shop = shopify or self.shopify
         out: list[dict[str, Any]] = []
-        chunk = max(1, round(rate_per_s / 10))  # ten generator calls a second
         start = time.monotonic()
         while len(out) < count:
-            n = min(chunk, count - len(out))
-            out.extend(await shop.generate(n, seed=self.next_seed()))
+            order = await shop.create_order(**order_spec(self.rng))
+            out.append(
+                {
+                    "id": order["id"],
+                    "name": order["name"],
+                    "currency": order.get("presentment_currency") or order.get("currency"),
+                    "skus": [li.get("sku") for li in order["line_items"]],
+                    "total_price": order.get("total_price"),
+                }
+            )
             if ui is not None:
                 ui.status(f"sent {len(out)}/{count} orders")
             due = start + len(out) / rate_per_s
