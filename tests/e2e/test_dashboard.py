@@ -270,6 +270,7 @@ def test_operator_replays_a_parked_exception_and_follows_the_order(
     page.on("dialog", lambda d: d.accept())
     page.goto(lh.url + "/")
     assert "/dashboard/login" in page.url
+    page.screenshot(path=str(SHOTS / "login.png"))
     page.fill("#api_key", "rc_wrong_key")
     page.click("button[type=submit]")
     assert page.locator(".flash-error").inner_text() == "That key is not valid."
@@ -282,6 +283,23 @@ def test_operator_replays_a_parked_exception_and_follows_the_order(
     row.wait_for()
     assert "#1003" in row.inner_text() and "finance-ops" in row.inner_text()
     page.screenshot(path=str(SHOTS / "operations.png"), full_page=True)
+
+    # the exception's page: assign it and leave a note (both audited)
+    row.locator(f'a[href="/dashboard/exceptions/{exc.id}"]').click()
+    page.wait_for_url(f"**/dashboard/exceptions/{exc.id}")
+    page.fill("input[name=assignee]", "maria@finance")
+    page.click('button:text-is("Assign")')
+    page.fill("textarea[name=text]", "Item SKU-NEW is being created in NetSuite <b>now</b>")
+    page.click('button:text-is("Add note")')
+    expect(page.locator(".note-text").first).to_have_text(
+        "Item SKU-NEW is being created in NetSuite <b>now</b>"
+    )
+    page.screenshot(path=str(SHOTS / "exception.png"), full_page=True)
+    audit = [e["action"] for e in hub.audit.entries(target=f"exception:{exc.id}")]
+    assert "exception.assigned" in audit and "exception.note" in audit
+    page.click("text=← Operations")
+    page.wait_for_url("**/dashboard/ops")
+    row = page.locator(f'tr[data-exception="{exc.id}"]')
 
     # fix the cause in the ERP, then press Replay and see the exception resolve and the order post
     httpx.post(live["ns"].url + "/_sim/items", json=[{"sku": "SKU-NEW", "price": "24.50"}], timeout=10)
