@@ -100,6 +100,17 @@ async def snapshot_from_hub(hub: Any, *, open_since: dict[str, datetime] | None 
         try:
             flows = await hub.list_flows(limit=1000)
             snap.flows = dict(_Counter(str(f.get("status", "unknown")).lower() for f in flows))
+            # work waiting on an ERP's rate-limited queue (erp-<system>) is that guard's queue depth
+            waiting = _Counter(
+                str(f.get("queue"))[4:]
+                for f in flows
+                if str(f.get("status", "")).upper() == "ENQUEUED"
+                and str(f.get("queue") or "").startswith("erp-")
+            )
+            snap.breakers = [
+                dataclasses.replace(b, queue_depth=waiting.get(b.system, 0)) if not b.queue_depth else b
+                for b in snap.breakers
+            ]
         except Exception as exc:
             snap.errors.append(f"flows: {type(exc).__name__}")
     exq = getattr(hub, "exceptions", None)
