@@ -140,3 +140,19 @@ async def test_signed_shopify_webhook_is_archived_and_ingested(served):
         await asyncio.sleep(0.1)
     assert row is not None and row["tenant"] == "acme"
     assert row["status"] == "processed", row.get("error")
+
+
+async def test_system_read_views(served):
+    url, hub, _keys = served
+    key = ConsumerStore(hub.store).add("internal-bi", tenant="*", scopes=["systems:read"])
+    async with httpx.AsyncClient(base_url=url, timeout=20, headers={"X-API-Key": key}) as http:
+        names = {s["name"]: s["kind"] for s in (await http.get("/v1/systems")).json()}
+        assert names == {"shopify": "shopify", "netsuite": "netsuite"}
+        st = await http.get("/v1/systems/netsuite/status")
+        assert st.status_code == 200 and st.json()["system"] == "netsuite" and st.json()["status"]
+        assert (await http.get("/v1/systems/shopify/status")).status_code == 404
+        hub.bindings.bind("customer", "netsuite", "c-1", "NS-42")
+        ref = (await http.get("/v1/systems/netsuite/refs/customer/NS-42")).json()
+        assert ref["canonical_id"] == "c-1"
+        ext = (await http.get("/v1/systems/netsuite/bindings/customer/c-1")).json()
+        assert ext["external_id"] == "NS-42"

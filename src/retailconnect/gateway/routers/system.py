@@ -12,6 +12,7 @@ from retailconnect.errors import NotFoundError, PermissionDeniedError
 
 from ..consumers import Principal
 from ..deps import RequireScope, State
+from ._common import plain
 
 __all__ = ["router"]
 
@@ -111,3 +112,22 @@ async def to_external(
     if got is None:
         raise NotFoundError(f"canonical {kind} {canonical_id!r} has no {system} id")
     return BindingOut(system=system, kind=kind, canonical_id=canonical_id, external_id=str(got))
+
+
+class StatusOut(BaseModel):
+    system: str
+    status: dict[str, Any]
+
+
+@router.get(
+    "/{system}/status",
+    response_model=StatusOut,
+    summary="How the hub protects this backend right now (ERP guard: circuit, limits, queue)",
+)
+async def system_status(system: Name, state: State, principal: Reader) -> StatusOut:
+    _visible(state, principal, system)
+    probe = getattr(state.hub, "erp_status", None)
+    snapshot = probe() if probe is not None else {}
+    if system not in snapshot:
+        raise NotFoundError(f"no guarded status for {system!r} (not an ERP)", context={"system": system})
+    return StatusOut(system=system, status=plain(snapshot[system]))
