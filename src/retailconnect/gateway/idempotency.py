@@ -44,8 +44,9 @@ class GroupIdempotencyKeys:
                 self._insert(t)
                 .values(scope=scope, key=key, request_hash=req_hash, state="in_flight", created_at=now)
                 .on_conflict_do_nothing(index_elements=["scope", "key"])
+                .returning(t.c.key)
             )
-            if res.rowcount == 1:
+            if res.first() is not None:  # rowcount is not reliable for this statement on every driver
                 return Claim("new")
             row = c.execute(sa.select(t).where(t.c.scope == scope, t.c.key == key)).one()
             if row.request_hash != req_hash:
