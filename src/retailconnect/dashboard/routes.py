@@ -112,6 +112,7 @@ def create_dashboard_router(
                 return None
         except NotFoundError:
             return None
+        request.scope.setdefault("state", {})["consumer"] = sess.consumer  # API metrics by consumer
         return sess
 
     def need(request: Request) -> Session:
