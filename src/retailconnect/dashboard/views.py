@@ -195,6 +195,7 @@ async def operations_view(hub: Any, obs: Observability, session: Any) -> dict[st
         "failing": failing[:25],
         "exceptions": exceptions,
         "alerts": obs.sla.active(),
+        "sla_rules": list(obs.sla.states.values()),
         "alert_history": list(reversed(obs.sla.history[-10:])),
         "rules": rules,
         "aging": obs.metrics.order_aging(now),
