@@ -96,6 +96,7 @@ def create_dashboard_router(
     signer: SessionSigner | None = None,
     live_interval_s: float = 2.0,
     live_max_s: float = 120.0,
+    login_attempts_per_minute: int = 10,
 ) -> APIRouter:
     obs = wire(hub, observability) if observability is not None else observability_for(hub)
     consumer_store = consumers or ConsumerStore(hub.store)
@@ -201,14 +202,29 @@ def create_dashboard_router(
     async def login_form(request: Request, next: str = "/dashboard/ops") -> Response:
         return render("login.html", request, next=_safe_next(next), error=None, session=None)
 
+    failures: dict[str, list[float]] = {}
+
     @router.post("/dashboard/login")
     async def login(
         request: Request, api_key: str = Form(""), next: str = Form("/dashboard/ops")
     ) -> Response:
+        client = request.client.host if request.client else "?"
+        now = time.monotonic()
+        recent = [t for t in failures.get(client, []) if now - t < 60.0]
+        if len(recent) >= login_attempts_per_minute:
+            throttled = render(
+                "login.html", request, status_code=429, next=_safe_next(next),
+                error="Too many failed sign-ins; wait a minute.", session=None,
+            )  # fmt: skip
+            throttled.headers["Retry-After"] = "60"
+            return throttled
         principal = (
             await asyncio.to_thread(consumer_store.verify, api_key.strip()) if api_key.strip() else None
         )
         if principal is None:
+            failures[client] = [*recent, now]
+            if len(failures) > 10_000:
+                failures.clear()
             log.info("dashboard.login_failed")
             return render(
                 "login.html",

@@ -197,3 +197,13 @@ async def test_a_bundle_only_attached_still_gets_the_business_facts(seeded) -> N
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as c:
         text = (await c.get("/metrics")).text
     assert 'retailconnect_orders_captured_total{channel="pos",tenant="acme"} 1.0' in text
+
+
+async def test_failed_sign_ins_are_throttled(seeded) -> None:
+    hub, consumers, keys, _ = seeded
+    app = FastAPI()
+    app.include_router(create_dashboard_router(hub, consumers=consumers, login_attempts_per_minute=3))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as c:
+        codes = [(await login(c, "rc_bad_key")).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+        assert (await login(c, keys["admin"])).status_code == 429  # even a good key waits
