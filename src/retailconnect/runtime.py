@@ -12,6 +12,7 @@ open. ``role="gateway"`` enqueues workflows but runs none (it listens to no queu
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import importlib
 import logging
@@ -119,7 +120,7 @@ class Hub:
         hub.role = role
         hub.topology = topology
         eng = topology.engines
-        hub.store = await asyncio.to_thread(Store.open, eng.store_url)
+        hub.store = await asyncio.to_thread(lambda: Store.open(eng.store_url, pool_size=30))
         hub.bindings = Bindings(hub.store)
         hub.audit = AuditLog(hub.store)
         hub.archive = PayloadArchive(hub.store)
@@ -207,7 +208,9 @@ class Hub:
         self._tasks.clear()
         if self.engine is not None:
             # DBOS swaps the loop's default executor for its own and shuts it down on destroy
-            await asyncio.get_running_loop().run_in_executor(_STOP_POOL, self.engine.shutdown)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(_STOP_POOL, self.engine.shutdown)
+            loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(thread_name_prefix="rc-default"))
         uninstall()
         for s in {id(s): s for s in [*self._systems.values()]}.values():
             with contextlib.suppress(Exception):

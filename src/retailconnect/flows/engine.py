@@ -176,6 +176,7 @@ class Engine:
         heartbeat_s: float = 2.0,
         dead_after_s: float = 10.0,
         log_level: str = "ERROR",
+        sys_db_pool_size: int = 64,
     ) -> None:
         self.system_database_url = system_database_url
         self.application_version = application_version
@@ -186,6 +187,7 @@ class Engine:
         self.heartbeat_s = heartbeat_s
         self.dead_after_s = dead_after_s
         self.log_level = log_level
+        self.sys_db_pool_size = sys_db_pool_size
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._queues: dict[str, dict[str, Any]] = {}
@@ -203,6 +205,7 @@ class Engine:
             "notification_listener_polling_interval_sec": self.notification_polling_s,
             "scheduler_polling_interval_sec": self.scheduler_polling_s,
             "log_level": self.log_level,
+            "sys_db_pool_size": self.sys_db_pool_size,
         }
         DBOS(config=config)
         if not listen:

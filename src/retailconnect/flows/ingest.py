@@ -113,13 +113,6 @@ async def order_event(
             queue=svc.erp_queue(),
             priority=TIER_PRIORITY[1],
         )
-        await asyncio.to_thread(
-            svc.audit.append,
-            source,
-            "order.captured",
-            wf,
-            {"order_number": order.number, "correlation_id": correlation_id},
-        )
         return CaptureResult("accepted", UUID(row.order_json["id"]) if row.order_json else order.id, wf)
     if row.posted and changed:
         if fact is not None:

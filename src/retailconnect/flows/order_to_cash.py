@@ -2,10 +2,13 @@
 
 ``order:{tenant}:{channel}:{external_id}`` (capture, on the ERP queue at tier 1)::
 
-    load order state -> validate customer (ERP look-up or create, cached) -> tax (tax system when
-    configured, else the channel's) -> availability check + reservation -> [cancelled meanwhile? release,
-    stop] -> post the sales order to the ERP (external id = workflow id) -> store the binding (and take
-    the facts that waited for the posting) -> publish order.accepted -> request fulfilment at the WMS
+    [validate_customer_tax_reserve] load order state, validate customer (ERP look-up or create, cached),
+    tax (tax system when configured, else the channel's), availability check + reservation
+    -> [post_sales_order] cancelled meanwhile? release and stop; else post the latest version to the ERP
+       (external id = workflow id)
+    -> [record_posting_publish_accepted] binding, posted flag (taking the facts that waited for it),
+       audit entry, order.accepted
+    -> [request_fulfilment] at the WMS
 
 Continuations, each started by an event once the order is posted (or by the capture flow for facts that
 arrived early), each with a deterministic id so that a repeated event never doubles it:
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from typing import Any
 
 from retailconnect.canonical import Money, Order, Shipment, make_event
@@ -95,87 +99,97 @@ async def _context(
 
 @engine.workflow("order_to_cash")
 async def order_to_cash(wf: str, tenant: str, correlation_id: str | None = None) -> dict[str, Any]:
+    """Four durable steps per order (a DBOS step costs a system-database write; on SQLite that is the
+    budget that matters): each groups actions that are idempotent together."""
     svc = current()
-    ctx, order, st = await _context(wf, tenant, correlation_id)
+    ctx = FlowContext(engine.workflow_id() or wf, tenant, correlation_id)
+    erp = svc.erp()
+
+    async def _validate() -> dict[str, Any]:
+        """Load the order state, validate the customer in the ERP (cached look-up, else create it with
+        an external id), take the tax (the tax system's when configured, else the channel's) and hold
+        the stock (idempotent per order)."""
+        st = await _load(wf)
+        if st["posted"] or st["cancelled"]:
+            return {**st, "customer_id": None, "tax": None, "shortages": {}}
+        order = Order.model_validate(st["order"])
+        customer_id = None
+        email = order.customer.email
+        if email:
+            customer_id, _stale = await erp.lookup_customer(email)
+        if customer_id is None:
+            key = email or f"{order.channel}:{order.number}"
+            customer_id = (
+                await erp.upsert_customer(order.customer, external_id=f"customer:{tenant}:{key}")
+            ).internal_id
+        tax = {"source": svc.tax_system or order.channel, "tax_total": str(order.totals.tax_total)}
+        shortages: dict[str, int] = {}
+        if svc.availability is not None:
+            lines = [
+                (ln.sku, ln.quantity) for ln in order.lines if ln.sku and ln.requires_shipping and ln.quantity
+            ]
+            res = await asyncio.to_thread(svc.availability.reserve, wf, lines, allow_backorder=True)
+            shortages = res.shortages
+        return {**st, "customer_id": customer_id, "tax": tax, "shortages": shortages}
+
+    st = await checkpoint(
+        ctx, "validate_customer_tax_reserve", _validate, policy=ERP_POLICY, system=erp.system
+    )
+    order = Order.model_validate(st["order"])
+    ctx.business = _business(order, svc)
     if st["posted"]:
         return {"status": "accepted", "erp_id": st["erp_id"], "note": "already posted"}
     if st["cancelled"]:
         await _release(ctx)
         await audit(ctx, "order.cancelled_before_posting", {"order_number": order.number})
         return {"status": "cancelled"}
-    erp = svc.erp()
+    customer_id = st["customer_id"]
 
-    async def _customer() -> str:
-        email = order.customer.email
-        if email:
-            found, _stale = await erp.lookup_customer(email)
-            if found:
-                return found
-        key = email or f"{order.channel}:{order.number}"
-        res = await erp.upsert_customer(order.customer, external_id=f"customer:{tenant}:{key}")
-        return res.internal_id
+    async def _post() -> dict[str, Any]:
+        """The latest version of the order (edits before posting apply) unless it was cancelled meanwhile,
+        posted with the workflow id as the ERP's external id (a repeat is an idempotent upsert)."""
+        latest = await _load(wf)
+        if latest["cancelled"]:
+            return {"cancelled": True}
+        current_order = Order.model_validate(latest["order"])
+        res = await erp.post_sales_order(current_order, external_id=wf, customer_id=customer_id)
+        return {
+            "cancelled": False,
+            "erp_id": res.internal_id,
+            "created": res.created,
+            "order": latest["order"],
+        }
 
-    customer_id = await checkpoint(ctx, "validate_customer", _customer, policy=ERP_POLICY, system=erp.system)
-
-    async def _tax() -> dict[str, Any]:
-        # A tax system (kind "tax") would be asked here; none is connected, so the channel's tax stands.
-        return {"source": svc.tax_system or order.channel, "tax_total": str(order.totals.tax_total)}
-
-    await checkpoint(ctx, "tax", _tax, policy=LOCAL_POLICY)
-
-    async def _reserve() -> dict[str, Any]:
-        if svc.availability is None:
-            return {"ok": True, "shortages": {}}
-        lines = [
-            (ln.sku, ln.quantity) for ln in order.lines if ln.sku and ln.requires_shipping and ln.quantity
-        ]
-        res = await asyncio.to_thread(svc.availability.reserve, wf, lines, allow_backorder=True)
-        return {"ok": res.ok, "shortages": res.shortages}
-
-    reservation = await checkpoint(ctx, "reserve_stock", _reserve, policy=LOCAL_POLICY)
-    if reservation != SKIPPED and reservation.get("shortages"):
-        await audit(ctx, "order.backordered", {"shortages": reservation["shortages"]})
-
-    # The latest version (edits before posting apply) and a cancellation that arrived meanwhile.
-    latest = await checkpoint(ctx, "recheck_order", lambda: _load(wf), policy=LOCAL_POLICY)
-    if latest["cancelled"]:
+    posted = await checkpoint(ctx, "post_sales_order", _post, policy=ERP_POLICY, system=erp.system)
+    if posted != SKIPPED and posted["cancelled"]:
         await _release(ctx)
         await audit(ctx, "order.cancelled_before_posting", {"order_number": order.number})
         return {"status": "cancelled"}
-    order = Order.model_validate(latest["order"])
+    erp_id = None if posted == SKIPPED else posted["erp_id"]
+    if posted != SKIPPED:
+        order = Order.model_validate(posted["order"])
 
-    posted = await checkpoint(
-        ctx,
-        "post_sales_order",
-        lambda: erp.post_sales_order(order, external_id=wf, customer_id=customer_id),
-        policy=ERP_POLICY,
-        system=erp.system,
-    )
-    erp_id = None if posted == SKIPPED else posted.internal_id
-
-    async def _bind() -> list[dict[str, Any]]:
+    async def _record() -> list[dict[str, Any]]:
+        """Binding, posted flag (taking the facts that waited for it) and order.accepted
+        (with a deterministic event id, so a replayed step publishes the same event)."""
         if erp_id:
             await asyncio.to_thread(svc.bindings.bind, "order", erp.system, str(order.id), erp_id)
         row = await asyncio.to_thread(state.mark_posted, svc.store, wf, erp_id)
+        event = make_event(
+            "order.accepted",
+            source=svc.source,
+            subject=order.number,
+            data={"workflow_id": wf, "order": order.model_dump(mode="json"), "erp_id": erp_id},
+            correlationid=correlation_id,
+            tenant=tenant,
+            dataschema="order/1.0.0",
+        )
+        await svc.publish(
+            event.model_copy(update={"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{wf}#order.accepted"))})
+        )
         return row.pending
 
-    pending = await checkpoint(ctx, "store_binding", _bind, policy=LOCAL_POLICY)
-    await audit(ctx, "order.posted", {"erp": erp.system, "erp_id": erp_id, "order_number": order.number})
-
-    async def _publish() -> None:
-        await svc.publish(
-            make_event(
-                "order.accepted",
-                source=svc.source,
-                subject=order.number,
-                data={"workflow_id": wf, "order": order.model_dump(mode="json"), "erp_id": erp_id},
-                correlationid=correlation_id,
-                tenant=tenant,
-                dataschema="order/1.0.0",
-            )
-        )
-
-    await checkpoint(ctx, "publish_order_accepted", _publish)
+    pending = await checkpoint(ctx, "record_posting_publish_accepted", _record, policy=LOCAL_POLICY)
     wh = svc.warehouse()
     if wh is not None:
         await checkpoint(
@@ -185,10 +199,11 @@ async def order_to_cash(wf: str, tenant: str, correlation_id: str | None = None)
             policy=ERP_POLICY,
             system=wh.system,
         )
-
     # Facts that waited for the posting (paid, cancelled, edited, dispatched): their continuations start
     # here as child workflows (recorded, so a replay does not start them again).
-    started = [await follow_up(svc, wf, tenant, correlation_id, f) for f in pending]
+    started = [
+        await follow_up(svc, wf, tenant, correlation_id, f) for f in (pending if pending != SKIPPED else [])
+    ]
     return {"status": "accepted", "erp_id": erp_id, "follow_ups": started}
 
 

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from retailconnect.errors import FlowError, RetailConnectError
+from retailconnect.errors import FlowError, RetailConnectError, StoreError
 
 from . import engine
 from .services import FlowServices, current
@@ -102,13 +102,41 @@ class FlowContext:
 # -- history ------------------------------------------------------------------------------------------
 
 
-def _history_start(svc: FlowServices, ctx: FlowContext, name: str) -> int:
+def _history_final(
+    svc: FlowServices,
+    ctx: FlowContext,
+    name: str,
+    row: int | None,
+    started_at: datetime,
+    attempts: int,
+    status: str,
+    error: str | None,
+) -> None:
+    if row is not None:
+        _history_update(svc, row, attempts=attempts, status=status, error=error, end=True)
+        return
+    with svc.store.begin() as c:
+        c.execute(
+            flow_steps.insert().values(
+                workflow_id=ctx.workflow_id,
+                step=name,
+                started_at=started_at,
+                ended_at=datetime.now(UTC),
+                attempts=attempts,
+                status=status,
+                error=error,
+                correlation_id=ctx.correlation_id,
+            )
+        )
+
+
+def _history_start(svc: FlowServices, ctx: FlowContext, name: str, started_at: datetime | None = None) -> int:
     with svc.store.begin() as c:
         res = c.execute(
             flow_steps.insert().values(
                 workflow_id=ctx.workflow_id,
                 step=name,
-                started_at=datetime.now(UTC),
+                started_at=started_at or datetime.now(UTC),
                 attempts=0,
                 status="running",
                 correlation_id=ctx.correlation_id,
@@ -204,36 +232,46 @@ async def checkpoint(
                 _history_update, svc, row, attempts=0, status="skipped", error="skipped by operator", end=True
             )
             return {"ok": True, "value": SKIPPED}
-        row = await asyncio.to_thread(_history_start, svc, ctx, name)
+        started_at = datetime.now(UTC)
         started = time.monotonic()
+        row: int | None = None  # the history row is written once, unless the step has to retry
         attempt = 0
         while True:
             attempt += 1
             try:
                 value = await svc.run(fn)
-            except RetailConnectError as exc:
-                err = f"{type(exc).__name__}: {exc.message}"
+            except (RetailConnectError, sa.exc.DBAPIError) as exc:
+                retryable = exc.retryable if isinstance(exc, RetailConnectError) else True
+                message = exc.message if isinstance(exc, RetailConnectError) else str(exc).splitlines()[0]
+                err = f"{type(exc).__name__}: {message}"
                 elapsed = time.monotonic() - started
-                if exc.retryable and attempt < policy.max_attempts and elapsed < policy.max_elapsed_s:
+                db_limit = isinstance(exc, sa.exc.DBAPIError) and attempt >= LOCAL_POLICY.max_attempts
+                if (
+                    retryable
+                    and not db_limit
+                    and attempt < policy.max_attempts
+                    and elapsed < policy.max_elapsed_s
+                ):
+                    if row is None:
+                        row = await asyncio.to_thread(_history_start, svc, ctx, name, started_at)
                     await asyncio.to_thread(
                         _history_update, svc, row, attempts=attempt, status="retrying", error=err, end=False
                     )
                     await asyncio.sleep(policy.backoff(attempt, exc))
                     continue
                 await asyncio.to_thread(
-                    _history_update, svc, row, attempts=attempt, status="failed", error=err, end=True
+                    _history_final, svc, ctx, name, row, started_at, attempt, "failed", err
                 )
-                return {"ok": False, "error": exc, "step_id": sid, "class": type(exc).__name__}
+                failure = exc if isinstance(exc, RetailConnectError) else StoreError(err)
+                return {"ok": False, "error": failure, "step_id": sid, "class": type(exc).__name__}
             except Exception as exc:
                 err = f"{type(exc).__name__}: {exc}"
                 log.error("step %s of %s crashed\n%s", name, ctx.workflow_id, traceback.format_exc())
                 await asyncio.to_thread(
-                    _history_update, svc, row, attempts=attempt, status="failed", error=err, end=True
+                    _history_final, svc, ctx, name, row, started_at, attempt, "failed", err
                 )
                 return {"ok": False, "error": FlowError(err), "step_id": sid, "class": type(exc).__name__}
-            await asyncio.to_thread(
-                _history_update, svc, row, attempts=attempt, status="ok", error=None, end=True
-            )
+            await asyncio.to_thread(_history_final, svc, ctx, name, row, started_at, attempt, "ok", None)
             return {"ok": True, "value": value}
 
     outcome = await engine.run_step(name, _body)

@@ -1,0 +1,222 @@
+"""Durable flows benchmark: order_to_cash throughput and an ERP-protecting burst.
+
+    python benchmarks/flows.py [--quick] [--json PATH]
+
+- ``sqlite.flows_per_s`` / ``postgres.flows_per_s``: order_to_cash workflows completed per second (capture
+  -> customer -> tax -> reservation -> sales order posted -> binding -> order.accepted), one worker, against
+  the NetSuite simulator with no added latency and a generous ERP limit.
+- ``burst``: 5,000 orders (1,000 with --quick) captured at once against an ERP limited to 50 requests/s.
+  ``max_erp_rps`` is the highest request count the simulator saw in any 1 s window; ``theoretical_drain_s``
+  is the ERP requests made divided by the limit; ``lost`` orders never posted, ``duplicates`` sales orders
+  created more than once. Targets: max_erp_rps <= erp_limit_rps, lost = duplicates = 0, drain within 15 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests" / "integration" / "flows"))
+
+from _harness import make_order, topology  # noqa: E402
+
+from retailconnect.runtime import Hub  # noqa: E402
+
+PG_URL = os.environ.get("RETAILCONNECT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _post(url: str, path: str, body: Any) -> None:
+    httpx.post(url + path, json=body, timeout=30).raise_for_status()
+
+
+def _sales_orders(url: str) -> list[dict[str, Any]]:
+    return httpx.get(url + "/_sim/state/sales_orders", timeout=60).json()
+
+
+async def _capture_all(hub: Hub, n: int, start: int, customers: int) -> list[str]:
+    sem = asyncio.Semaphore(32)
+
+    async def one(i: int) -> str:
+        async with sem:
+            res = await hub.capture_order(
+                make_order(start + i, email=f"c{i % customers}@example.com"), tenant="acme"
+            )
+            return res.workflow_id
+
+    return await asyncio.gather(*[one(i) for i in range(n)])
+
+
+async def _wait_posted(ns_url: str, n: int, timeout: float) -> float:
+    t0 = time.monotonic()
+    while True:
+        if len(_sales_orders(ns_url)) >= n:
+            return time.monotonic()
+        if time.monotonic() - t0 > timeout:
+            return time.monotonic()
+        await asyncio.sleep(0.25)
+
+
+class _SimProcess:
+    """The NetSuite simulator in its own process (in-process it would share the GIL with the hub)."""
+
+    def __init__(self, rate_limit: float | None) -> None:
+        from retailconnect.simulators._kit import free_port
+
+        port = free_port()
+        cli = str(Path(sys.executable).with_name("retailconnect"))
+        cmd = [cli, "sim", "netsuite", "--port", str(port), "--set", "concurrency_limit=50"]
+        if rate_limit:
+            cmd += ["--set", f"rate_limit_rps={int(rate_limit)}"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(self.url + "/_sim/requests", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def summary(self) -> dict[str, Any]:
+        return httpx.get(self.url + "/_sim/requests", timeout=30).json()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def _sim(rate_limit: float | None) -> _SimProcess:
+    sim = _SimProcess(rate_limit)
+    _post(sim.url, "/_sim/items", [{"sku": "SKU-1", "price": "10.00"}])
+    _post(sim.url, "/_sim/customers", [{"email": f"c{i}@example.com"} for i in range(20)])
+    return sim
+
+
+async def _throughput(store_url: str, dbos_url: str | None, n: int) -> dict[str, Any]:
+    sim = _sim(None)
+    topo = topology(store_url, netsuite_url=sim.url, rps=100_000, concurrency=50, dbos_url=dbos_url)
+    hub = await Hub.start(topo, executor_id="bench")
+    try:
+        await _capture_all(hub, 20, 900_000, 20)  # warm-up: caches, connections
+        await _wait_posted(sim.url, 20, 60)
+        t0 = time.monotonic()
+        ids = await _capture_all(hub, n, 1, 20)
+        done = await _wait_posted(sim.url, n + 20, 600)
+        elapsed = done - t0
+        posted = len(_sales_orders(sim.url)) - 20
+        return {"orders": n, "posted": posted, "elapsed_s": round(elapsed, 2),
+                "flows_per_s": round(posted / elapsed, 1), "workflows": len(set(ids))}  # fmt: skip
+    finally:
+        await hub.stop()
+        sim.stop()
+
+
+async def _burst(store_url: str, n: int, limit: float) -> dict[str, Any]:
+    sim = _sim(limit)
+    topo = topology(store_url, netsuite_url=sim.url, rps=limit, headroom=0.95, concurrency=20)
+    hub = await Hub.start(topo, executor_id="bench-burst")
+    try:
+        await _capture_all(hub, 5, 800_000, 20)  # warm caches so the burst measures steady state
+        await _wait_posted(sim.url, 5, 60)
+        before = sim.summary()["count"]
+        t0 = time.monotonic()
+        await _capture_all(hub, n, 1, 20)
+        capture_s = time.monotonic() - t0
+        done = await _wait_posted(sim.url, n + 5, 20 * n / limit + 120)
+        drain = done - t0
+        sos = _sales_orders(sim.url)
+        by_eid: dict[str, int] = {}
+        for so in sos:
+            by_eid[so["externalId"]] = by_eid.get(so["externalId"], 0) + int(so.get("created_count", 1))
+        summary = sim.summary()
+        requests = summary["count"] - before
+        return {
+            "orders": n,
+            "erp_limit_rps": limit,
+            "max_erp_rps": summary["max_rps"],
+            "erp_requests": requests,
+            "rejected_by_erp": summary.get("rejected_rate", 0),
+            "capture_s": round(capture_s, 2),
+            "drain_s": round(drain, 2),
+            "theoretical_drain_s": round(requests / limit, 2),
+            "drain_over_theoretical": round(drain / (requests / limit), 3) if requests else None,
+            "lost": max(0, n + 5 - len(by_eid)),
+            "duplicates": sum(1 for c in by_eid.values() if c > 1),
+        }
+    finally:
+        await hub.stop()
+        sim.stop()
+
+
+def _pg_database() -> tuple[str, Any]:
+    import sqlalchemy as sa
+
+    name = f"rc_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(
+                sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+            )
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return f"{PG_URL.rsplit('/', 1)[0]}/{name}", drop
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", dest="json_path")
+    ap.add_argument("--skip-postgres", action="store_true")
+    args = ap.parse_args()
+    n_tp = 200 if args.quick else 1000
+    n_burst = 1000 if args.quick else 5000
+    out: dict[str, Any] = {"quick": args.quick}
+    with tempfile.TemporaryDirectory() as d:
+        out["sqlite"] = await _throughput(f"sqlite:///{d}/tp.db", None, n_tp)
+        print("sqlite", out["sqlite"], flush=True)
+        if not args.skip_postgres:
+            url, drop = _pg_database()
+            try:
+                out["postgres"] = await _throughput(url, url, n_tp)
+            finally:
+                drop()
+            print("postgres", out["postgres"], flush=True)
+        out["burst"] = await _burst(f"sqlite:///{d}/burst.db", n_burst, 50.0)
+        print("burst", out["burst"], flush=True)
+    b = out["burst"]
+    out["targets_met"] = {
+        "max_erp_rps<=limit": b["max_erp_rps"] <= b["erp_limit_rps"],
+        "lost==0": b["lost"] == 0,
+        "duplicates==0": b["duplicates"] == 0,
+        "drain<=1.15x": (b["drain_over_theoretical"] or 99) <= 1.15,
+    }
+    text = json.dumps(out, indent=2)
+    print(text)
+    if args.json_path:
+        Path(args.json_path).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
