@@ -596,9 +596,13 @@ class NatsSubscription(Subscription):
         self._ready.set()
         g = self.group
         batched = self.options.batch_handler
+        keepalive_at = time.monotonic() + bus.ack_wait / 3
         try:
             while not self.stopping.is_set():
                 await self._flush_acks()
+                if time.monotonic() >= keepalive_at:
+                    keepalive_at = time.monotonic() + bus.ack_wait / 3
+                    await self._keep_alive()
                 if not self._resume.is_set():
                     await self.stream.drain()
                     await self._flush_acks()
@@ -651,6 +655,15 @@ class NatsSubscription(Subscription):
             await self._flush_acks()
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
+
+    async def _keep_alive(self) -> None:
+        """Tell JetStream that messages still queued behind their key are being worked on, so it
+        does not redeliver them after ``ack_wait`` (which would break per-key order)."""
+        for lane in list(self.stream.lanes.values()):
+            for d in list(lane):
+                if not d.done:
+                    with contextlib.suppress(Exception):
+                        await d.token.in_progress()
 
     async def _on_failure(self, d: Delivery, exc: BaseException, attempt: int) -> None:
         with contextlib.suppress(Exception):
