@@ -227,10 +227,8 @@ async def checkpoint(
         sid = engine.step_id()
         decision = await asyncio.to_thread(svc.exceptions.decision, ctx.workflow_id, name)
         if decision == "skip":
-            row = await asyncio.to_thread(_history_start, svc, ctx, name)
-            await asyncio.to_thread(
-                _history_update, svc, row, attempts=0, status="skipped", error="skipped by operator", end=True
-            )
+            now = datetime.now(UTC)
+            await asyncio.to_thread(_history_final, svc, ctx, name, None, now, 0, "skipped", "skipped by operator")
             return {"ok": True, "value": SKIPPED}
         started_at = datetime.now(UTC)
         started = time.monotonic()
