@@ -143,7 +143,9 @@ class SimulatorFleet:
         """Point the simulators' webhooks at the gateway (Shopify subscriptions, WMS webhook URL)."""
         with httpx.Client(timeout=10.0) as http:
             for name, running in self.sims.items():
-                sysc = topology.systems[name]
+                sysc = topology.systems.get(name)
+                if sysc is None:
+                    continue
                 address = gateway_webhook_url(gateway_url, sysc)
                 if address is None:
                     continue
