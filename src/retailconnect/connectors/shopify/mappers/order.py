@@ -35,6 +35,7 @@ from retailconnect.canonical import (
     check_totals,
 )
 from retailconnect.connectors._kit import MapContext
+from retailconnect.connectors._kit.drift import check_keys
 from retailconnect.errors import MappingError
 
 from ._common import alloc_sum, at, clean, dec, guarded, items, money_from, money_req, sid, ts, unwrap
@@ -261,9 +262,126 @@ def _explain(o: dict[str, Any], order: Order, cur: str) -> str | None:
     return None
 
 
+# Fields the mapper relies on (Shopify sends them on every order) and the other documented order fields
+# (Admin REST/webhook Order, API 2022-04 .. 2025-01). Anything else is reported as contract drift.
+ORDER_EXPECTED = frozenset(
+    {
+        "id",
+        "name",
+        "currency",
+        "created_at",
+        "line_items",
+        "total_price",
+        "subtotal_price",
+        "total_tax",
+        "taxes_included",
+        "financial_status",
+        "total_discounts",
+    }
+)
+ORDER_KNOWN = frozenset(
+    {
+        "admin_graphql_api_id",
+        "app_id",
+        "billing_address",
+        "browser_ip",
+        "buyer_accepts_marketing",
+        "cancel_reason",
+        "cancelled_at",
+        "cart_token",
+        "checkout_id",
+        "checkout_token",
+        "client_details",
+        "closed_at",
+        "company",
+        "confirmation_number",
+        "confirmed",
+        "contact_email",
+        "current_subtotal_price",
+        "current_subtotal_price_set",
+        "current_total_additional_fees_set",
+        "current_total_discounts",
+        "current_total_discounts_set",
+        "current_total_duties_set",
+        "current_total_price",
+        "current_total_price_set",
+        "current_total_tax",
+        "current_total_tax_set",
+        "customer",
+        "customer_locale",
+        "device_id",
+        "discount_applications",
+        "discount_codes",
+        "duties_included",
+        "email",
+        "estimated_taxes",
+        "fulfillment_status",
+        "fulfillments",
+        "gateway",
+        "landing_site",
+        "landing_site_ref",
+        "location_id",
+        "merchant_business_entity_id",
+        "merchant_of_record_app_id",
+        "note",
+        "note_attributes",
+        "number",
+        "order_number",
+        "order_status_url",
+        "original_total_additional_fees_set",
+        "original_total_duties_set",
+        "payment_details",
+        "payment_gateway_names",
+        "payment_terms",
+        "phone",
+        "po_number",
+        "presentment_currency",
+        "processed_at",
+        "processing_method",
+        "reference",
+        "referring_site",
+        "refunds",
+        "shipping_address",
+        "shipping_lines",
+        "source_identifier",
+        "source_name",
+        "source_url",
+        "subtotal_price_set",
+        "tags",
+        "tax_exempt",
+        "tax_lines",
+        "test",
+        "token",
+        "total_cash_rounding_payment_adjustment_set",
+        "total_cash_rounding_refund_adjustment_set",
+        "total_discounts_set",
+        "total_line_items_price",
+        "total_line_items_price_set",
+        "total_outstanding",
+        "total_price_set",
+        "total_price_usd",
+        "total_shipping_price_set",
+        "total_tax_set",
+        "total_tip_received",
+        "total_weight",
+        "updated_at",
+        "user_id",
+    }
+)
+
+
 @guarded
 def order_from_shopify(payload: Any, ctx: MapContext) -> Order:
     o = unwrap(payload, "order")
+    check_keys(
+        ctx.drift,
+        system="shopify",
+        api_version=ctx.settings.get("api_version") if ctx.settings else None,  # type: ignore[arg-type]
+        model="Order",
+        payload=o,
+        expected=ORDER_EXPECTED,
+        known=ORDER_KNOWN,
+    )
     cur = o.get("currency")
     if not isinstance(cur, str) or not cur:
         raise MappingError("missing shop currency", context={"path": "$.currency"})
