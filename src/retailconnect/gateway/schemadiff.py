@@ -40,8 +40,10 @@ def load_document(path: Path) -> dict[str, Any]:
     if path.is_dir():
         schemas = {}
         for f in sorted(path.glob("*.json")):
-            name = f.name.removesuffix(".json").removesuffix(".schema")
-            schemas[name] = json.loads(f.read_text())
+            doc = json.loads(f.read_text())
+            if isinstance(doc, dict) and "openapi" in doc:
+                continue  # an OpenAPI document kept beside the schemas (schemas/openapi.v1.json)
+            schemas[f.name.removesuffix(".json").removesuffix(".schema")] = doc
         if not schemas:
             raise ValueError(f"{path}: no *.json schema files")
         return {"schemas": schemas}

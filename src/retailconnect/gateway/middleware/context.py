@@ -9,8 +9,8 @@ trace id with this hop's span id.
 from __future__ import annotations
 
 import logging
+import random
 import re
-import secrets
 import time
 from collections.abc import Mapping
 from email.utils import format_datetime
@@ -26,6 +26,8 @@ __all__ = ["ContextMiddleware", "deprecation_headers"]
 log = logging.getLogger("retailconnect.gateway")
 
 _CID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# ids for correlation, not secrets: a seeded PRNG avoids a getrandom() syscall per request
+_rng = random.Random()
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
@@ -75,12 +77,12 @@ class ContextMiddleware:
                 trace_id = m.group(2)
                 flags = m.group(4)
         if cid is None or not _CID.match(cid):
-            cid = trace_id or secrets.token_hex(16)
+            cid = trace_id or f"{_rng.getrandbits(128):032x}"
         state = scope.setdefault("state", {})
         state["correlation_id"] = cid
         if trace_id:
             state["trace_id"] = trace_id
-        span_id = secrets.token_hex(8)
+        span_id = f"{_rng.getrandbits(64):016x}" if trace_id else ""
         status_holder = [500]
         response_started = False
 
