@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -18,7 +18,14 @@ from retailconnect.canonical import Money, Order, Return
 from retailconnect.connectors._kit.webhooks import Delivery, WebhookVerifier
 from retailconnect.errors import AuthenticationError, PermissionDeniedError
 
-from .consumers import Principal
+from .consumers import ConsumerStore, Principal
+
+if TYPE_CHECKING:
+    from .audit import AuditWriter
+    from .cache import StaleCache
+    from .ratelimit import RateLimiter
+    from .settings import GatewaySettings
+    from .webhooks import WebhookIntake
 
 __all__ = [
     "AvailabilityLike",
@@ -117,12 +124,12 @@ class GatewayState:
     """Everything the app built at startup, on ``app.state.gateway``."""
 
     hub: HubServices
-    settings: Any  # GatewaySettings
-    consumers: Any  # ConsumerStore
-    limiter: Any  # RateLimiter
-    cache: Any  # StaleCache
-    audit: Any  # AuditWriter
-    webhooks: Any  # WebhookIntake
+    settings: GatewaySettings
+    consumers: ConsumerStore
+    limiter: RateLimiter
+    cache: StaleCache
+    audit: AuditWriter
+    webhooks: WebhookIntake
 
 
 async def get_state(request: Request) -> GatewayState:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
@@ -28,7 +28,9 @@ _RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-async def _accept(request: Request, state: State, kind: str, channel: str, source: str) -> WebhookAck:
+async def _accept(
+    request: Request, state: State, kind: Literal["channel", "warehouse"], channel: str, source: str
+) -> WebhookAck:
     body = await request.body()
     delivery, _archive_id, is_new, tenant = await state.webhooks.accept(
         kind, channel, source, request.headers, body, correlation_id(request)
