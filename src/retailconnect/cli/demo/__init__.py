@@ -135,14 +135,14 @@ async def _keep_running(console: Console, env: object) -> None:
     from .context import DemoEnv
 
     assert isinstance(env, DemoEnv)
-    console.print("\n[bold]still running[/] (Ctrl-C to stop):", highlight=False)
-    console.print(f"  dashboard   {env.hub.url}/", highlight=False)
-    console.print(f"  API docs    {env.hub.url}/docs", highlight=False)
-    console.print(f"  metrics     {env.hub.url}/metrics", highlight=False)
+    console.print("\n[bold]still running[/] (Ctrl-C to stop):", highlight=False, soft_wrap=True)
+    console.print(f"  dashboard   {env.hub.url}/", highlight=False, soft_wrap=True)
+    console.print(f"  API docs    {env.hub.url}/docs", highlight=False, soft_wrap=True)
+    console.print(f"  metrics     {env.hub.url}/metrics", highlight=False, soft_wrap=True)
     for name, running in env.fleet.sims.items():
-        console.print(f"  {name:<11} {running.url}/_sim/requests", highlight=False)
-    console.print(f"  ops API key (dashboard login): {env.keys['ops']}", highlight=False)
-    console.print(f"  topology    {env.hub.config}", highlight=False)
+        console.print(f"  {name:<11} {running.url}/_sim/requests", highlight=False, soft_wrap=True)
+    console.print(f"  ops API key (dashboard login): {env.keys['ops']}", highlight=False, soft_wrap=True)
+    console.print(f"  topology    {env.hub.config}", highlight=False, soft_wrap=True)
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         await asyncio.Event().wait()
 
