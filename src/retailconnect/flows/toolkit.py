@@ -228,7 +228,9 @@ async def checkpoint(
         decision = await asyncio.to_thread(svc.exceptions.decision, ctx.workflow_id, name)
         if decision == "skip":
             now = datetime.now(UTC)
-            await asyncio.to_thread(_history_final, svc, ctx, name, None, now, 0, "skipped", "skipped by operator")
+            await asyncio.to_thread(
+                _history_final, svc, ctx, name, None, now, 0, "skipped", "skipped by operator"
+            )
             return {"ok": True, "value": SKIPPED}
         started_at = datetime.now(UTC)
         started = time.monotonic()

@@ -84,3 +84,46 @@ async def test_cancel_before_posting_releases_and_never_posts(ns, wms, make_hub)
     out = await hub.services.engine.result(res.workflow_id)
     assert out["status"] == "cancelled"
     assert sales_orders(ns.url) == []
+
+
+async def _wf_done(hub, wf):
+    info = await hub.services.engine.status(wf)
+    return info is not None and info.status == "SUCCESS"
+
+
+async def test_edit_after_posting_updates_the_erp_order_and_cancel_after_posting_is_flagged(ns, make_hub):
+    from datetime import UTC, datetime, timedelta
+
+    hub = await make_hub(ns.url, cancellation="flag")
+    t0 = datetime.now(UTC)
+    res = await hub.capture_order(make_order(60, email="c1@example.com", updated_at=t0), tenant="acme")
+    await wait_for(lambda: len(sales_orders(ns.url)) == 1, 30)
+    await wait_for(lambda: _wf_done(hub, res.workflow_id), 30)
+    # a quantity changed on the channel after capture
+    edited = make_order(60, email="c1@example.com", qty=3, updated_at=t0 + timedelta(minutes=1))
+    again = await hub.capture_order(edited, tenant="acme")
+    assert again.status == "duplicate"
+    await wait_for(lambda: sales_orders(ns.url)[0]["lines"][0]["quantity"] == 3, 30)
+    assert sales_orders(ns.url)[0]["created_count"] == 1
+    # cancelled on the channel after posting: flagged for a person (policy "flag"), not cancelled in the ERP
+    cancelled = edited.model_copy(update={"status": "cancelled", "updated_at": t0 + timedelta(minutes=2)})
+    await hub.capture_order(cancelled, tenant="acme")
+    excs = await wait_for(lambda: hub.exceptions.list(status="open"), 30)
+    assert excs[0].code == "cancelled_after_posting" and excs[0].context["order_number"] == "#60"
+    await wait_for(lambda: _wf_done(hub, f"{res.workflow_id}:cancel"), 30)
+    assert (await hub.services.engine.result(f"{res.workflow_id}:cancel"))["status"] == "flagged"
+    assert sales_orders(ns.url)[0]["status"] == "Pending Fulfillment"
+
+
+async def test_skip_resolution_passes_the_failed_step(ns, make_hub):
+    hub = await make_hub(ns.url)
+    res = await hub.capture_order(make_order(61, email="c1@example.com", sku="SKU-GONE"), tenant="acme")
+    exc = (await wait_for(lambda: hub.exceptions.list(status="open"), 30))[0]
+    await hub.exceptions.resolve(exc.id, action="skip", actor="ops", note="keyed into the ERP by hand")
+    await wait_for(lambda: _wf_done(hub, res.workflow_id), 30)
+    out = await hub.services.engine.result(res.workflow_id)
+    assert out["status"] == "accepted" and out["erp_id"] is None
+    hist = await hub.flow_history(res.workflow_id)
+    statuses = [(s["step"], s["status"]) for s in hist["steps"]]
+    assert ("post_sales_order", "failed") in statuses and ("post_sales_order", "skipped") in statuses
+    assert sales_orders(ns.url) == []
