@@ -283,6 +283,12 @@ async def resolve_exception(
     if wf is None:
         return rec.as_dict()
     info = await svc.engine.status(wf)
+    # The exception is recorded a moment before the workflow stops: wait for it to stop, then rewind.
+    for _ in range(100):
+        if info is None or info.status not in ("PENDING", "ENQUEUED") or action == "cancel":
+            break
+        await asyncio.sleep(0.1)
+        info = await svc.engine.status(wf)
     try:
         if (
             action in ("retry", "skip")

@@ -3,6 +3,7 @@ database. The same decisions as the hub's async ones in :mod:`.ingest`, for proc
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from retailconnect.errors import ConflictError, InputError, NotFoundError
@@ -85,6 +86,11 @@ class Operator:
         if wf is None:
             return rec.as_dict()
         info = self.client.status(wf)
+        for _ in range(100):  # the exception is recorded a moment before the workflow stops
+            if info is None or info.status not in ("PENDING", "ENQUEUED") or action == "cancel":
+                break
+            time.sleep(0.1)
+            info = self.client.status(wf)
         try:
             if (
                 action in ("retry", "skip")
