@@ -71,13 +71,24 @@ def list_(
     console.print(table)
 
 
+def _hms(v: str | None) -> str:
+    """``2026-11-28T07:45:12.123456+00:00`` -> ``07:45:12.123`` (the date is in the flow's header)."""
+    if not v or "T" not in v:
+        return "-"
+    return v.split("T", 1)[1][:12]
+
+
 def _steps_table(title: str, steps: list[dict[str, Any]]) -> Table:
-    table = Table(
-        "step", "status", "attempts", "started", "ended", "error", title=title, title_justify="left"
-    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("step", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("tries", justify="right")
+    table.add_column("started (UTC)", no_wrap=True)
+    table.add_column("ended", no_wrap=True)
+    table.add_column("error", overflow="fold")
     for s in steps:
-        table.add_row(s["step"], s["status"], str(s["attempts"]), _t(s["started_at"]), _t(s["ended_at"]),
-                      (s["error"] or "")[:100])  # fmt: skip
+        table.add_row(s["step"], s["status"], str(s["attempts"]), _hms(s["started_at"]), _hms(s["ended_at"]),
+                      (s["error"] or "")[:200])  # fmt: skip
     return table
 
 
@@ -89,7 +100,10 @@ def show(workflow_id: str, config: str | None = ConfigOpt, as_json: bool = JsonO
     if as_json:
         print_json(data)
         return
-    console.print(f"[bold]{data['workflow_id']}[/] ({data['name']}): {data['status']}", highlight=False)
+    console.print(
+        f"[bold]{data['workflow_id']}[/] ({data['name']}): {data['status']}, created {_t(data['created_at'])}",
+        highlight=False,
+    )
     if data.get("order"):
         o = data["order"]
         console.print(f"order: {o['status']}, ERP id {o['erp_id'] or '-'}, paid {o['paid']}", highlight=False)

@@ -79,3 +79,43 @@ async def test_burst_never_exceeds_configured_erp_rate(ns, make_hub):
     summary = sim_get(ns.url, "/_sim/requests")
     assert summary["max_rps"] <= 20.0, summary
     assert all(so["created_count"] == 1 for so in sales_orders(ns.url))
+
+
+async def test_flows_cli_reads_history_without_a_worker(ns, make_hub, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from retailconnect.cli.flows import app as flows_app
+
+    hub = await make_hub(ns.url)
+    res = await hub.capture_order(
+        make_order(41, email="c1@example.com"), tenant="acme", correlation_id="corr-41"
+    )
+    await wait_for(lambda: len(sales_orders(ns.url)) == 1, 30)
+
+    async def done():
+        return await _status(hub, res.workflow_id) == "SUCCESS"
+
+    await wait_for(done, 30)
+    cfg = tmp_path / "cli.yaml"
+    cfg.write_text(f"version: 1\nengines:\n  store_url: {hub.topology.engines.store_url}\n")
+    runner = CliRunner()
+    out = await asyncio.to_thread(
+        runner.invoke, flows_app, ["show", res.workflow_id, "--json", "-c", str(cfg)]
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["status"] == "SUCCESS" and data["order"]["posted"]
+    assert [s["step"] for s in data["steps"]][:2] == ["validate_customer_tax_reserve", "post_sales_order"]
+    assert all(s["attempts"] == 1 and s["started_at"] and s["ended_at"] for s in data["steps"])
+    out = await asyncio.to_thread(
+        runner.invoke, flows_app, ["list", "--status", "success", "--json", "-c", str(cfg)]
+    )
+    assert res.workflow_id in [w["workflow_id"] for w in json.loads(out.output)]
+    out = await asyncio.to_thread(
+        runner.invoke, flows_app, ["show", "order:acme:shopify:nope", "-c", str(cfg)]
+    )
+    assert out.exit_code == 2
+    out = await asyncio.to_thread(runner.invoke, flows_app, ["show", res.workflow_id, "-c", str(cfg)])
+    assert out.exit_code == 0 and "post_sales_order" in out.output
