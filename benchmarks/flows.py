@@ -42,8 +42,11 @@ def _post(url: str, path: str, body: Any) -> None:
     httpx.post(url + path, json=body, timeout=30).raise_for_status()
 
 
+_HTTP = httpx.Client(timeout=60)
+
+
 def _sales_orders(url: str) -> list[dict[str, Any]]:
-    return httpx.get(url + "/_sim/state/sales_orders", timeout=60).json()
+    return _HTTP.get(url + "/_sim/state/sales_orders").json()
 
 
 async def _capture_all(hub: Hub, n: int, start: int, customers: int) -> list[str]:
@@ -60,13 +63,14 @@ async def _capture_all(hub: Hub, n: int, start: int, customers: int) -> list[str
 
 
 async def _wait_posted(ns_url: str, n: int, timeout: float) -> float:
+    # polled from a thread: the hub's event loop (where the ERP client lives) must not block on it
     t0 = time.monotonic()
     while True:
-        if len(_sales_orders(ns_url)) >= n:
+        if len(await asyncio.to_thread(_sales_orders, ns_url)) >= n:
             return time.monotonic()
         if time.monotonic() - t0 > timeout:
             return time.monotonic()
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.5)
 
 
 class _SimProcess:
