@@ -138,6 +138,10 @@ class LegacyDriver(_Driver):
         return dict(await self.get("/_sim/state/orders"))
 
 
+class HubApiError(Exception):
+    """The hub answered a problem (RFC 9457); the message carries its detail."""
+
+
 class HubApi(_Driver):
     """The hub's public API with an API key (``Authorization: Bearer``)."""
 
@@ -145,15 +149,24 @@ class HubApi(_Driver):
         super().__init__(http, url)
         self.headers = {"Authorization": f"Bearer {key}"}
 
-    async def get(self, path: str, **params: Any) -> Any:
-        r = await self.http.get(f"{self.url}{path}", params=params or None, headers=self.headers)
-        r.raise_for_status()
+    @staticmethod
+    def _check(r: httpx.Response) -> Any:
+        if r.status_code >= 400:
+            try:
+                problem = r.json()
+                detail = problem.get("detail") or problem.get("title") or r.text
+            except ValueError:
+                detail = r.text
+            raise HubApiError(f"{r.request.method} {r.request.url.path}: HTTP {r.status_code}: {detail}")
         return r.json()
 
+    async def get(self, path: str, **params: Any) -> Any:
+        return self._check(
+            await self.http.get(f"{self.url}{path}", params=params or None, headers=self.headers)
+        )
+
     async def post(self, path: str, body: Any = None) -> Any:
-        r = await self.http.post(f"{self.url}{path}", json=body or {}, headers=self.headers)
-        r.raise_for_status()
-        return r.json()
+        return self._check(await self.http.post(f"{self.url}{path}", json=body or {}, headers=self.headers))
 
     async def exceptions(self, status: str | None = "open") -> list[dict[str, Any]]:
         params = {"status": status} if status else {}
@@ -163,4 +176,4 @@ class HubApi(_Driver):
         return await self.post(f"/v1/ops/exceptions/{exception_id}/resolve", {"action": action, "note": note})
 
     async def create_return(self, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(await self.post("/v1/process/returns", body))
+        return dict(await self.post("/v1/returns", body))

@@ -5,6 +5,7 @@ Read back from the WMS's returns, NetSuite's credit records and Shopify's refund
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
 from ..checks import Outcome, erp_ledger, norm_number
@@ -102,10 +103,23 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         for r in refunds
         for li in r.get("refund_line_items", [])
     ]
+    refunded_total = sum(
+        (Decimal(str(t.get("amount", "0"))) for r in refunds for t in r.get("transactions", [])), Decimal(0)
+    )
+    kept = next(li for li in order["line_items"] if li.get("sku") == KEPT)
+    kept_value = Decimal(str(kept["price"])) * int(kept["quantity"]) - Decimal(
+        str(kept.get("total_discount") or 0)
+    )
+    if not order.get("taxes_included"):
+        kept_value += sum((Decimal(str(t["price"])) for t in kept.get("tax_lines", [])), Decimal(0))
+    by_lines = refunded_skus.count(KEPT) == 1 and REFUSED not in refunded_skus
+    by_amount = not refunded_skus and refunded_total == kept_value
+    out.figures["refunded"] = str(refunded_total)
     out.check(
         "Shopify refunded the accepted item only, once",
-        ok_refund and len(refunds) == 1 and refunded_skus.count(KEPT) == 1 and REFUSED not in refunded_skus,
-        f"{len(refunds)} refund(s), refunded SKUs {refunded_skus}",
+        ok_refund and len(refunds) == 1 and (by_lines or by_amount),
+        f"{len(refunds)} refund(s), refunded SKUs {refunded_skus}, amount {refunded_total} "
+        f"(the accepted item is worth {kept_value})",
     )
     ui.done(4)
     so_ids = {
