@@ -75,6 +75,9 @@ def order_body() -> dict[str, Any]:
 def serve(kind: str, port: int, db: str, hub_kind: str) -> None:
     import uvicorn
 
+    if os.environ.get("RC_SWITCH_INTERVAL"):
+        sys.setswitchinterval(float(os.environ["RC_SWITCH_INTERVAL"]))
+
     if kind == "bare":
         from fastapi import FastAPI
 
@@ -144,6 +147,11 @@ def _chain_app(db: str) -> Any:
             self.bindings = Bindings(store)
             self.committer = GroupCommitter(store)
 
+        @staticmethod
+        def _insert_rows(conn: Any, rows: Any) -> list[None]:
+            conn.execute(inbound_archive.insert(), list(rows))
+            return [None] * len(rows)
+
         async def capture_order(self, order: Any, *, tenant: str, correlation_id: str | None = None,
                                 source: str = "api") -> Capture:  # fmt: skip
             """One durable insert per order, group-committed: awaited before the 202 goes out."""
@@ -152,7 +160,7 @@ def _chain_app(db: str) -> Any:
                 "tenant": tenant, "correlation_id": correlation_id, "headers": {},
                 "body": order.model_dump_json().encode(), "status": "received",
             }  # fmt: skip
-            await self.committer.run(lambda conn: conn.execute(inbound_archive.insert().values(**row)))
+            await self.committer.run_bulk(self._insert_rows, row)
             return Capture("accepted", order.id, f"order:{tenant}:{order.channel}:{order.number}", [])
 
     return create_app(BenchHub(Store.open(db)), settings=settings, start_background=False)

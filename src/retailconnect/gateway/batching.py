@@ -3,56 +3,70 @@
 SQLite has one writer; a dozen requests each committing their own idempotency row queue up behind the
 lock (and its busy back-off sleeps). ``GroupCommitter.run(op)`` queues ``op(conn)``; one background task
 takes everything queued, runs it in one transaction on a worker thread and hands each caller its
-result. Under load a commit carries many operations; alone, an operation costs one commit as before.
-When a batch fails as a whole, its operations are retried one transaction each so one bad operation
-only fails its own caller.
+result. ``run_bulk(executor, item)`` queues an item for a bulk executor ``executor(conn, items) ->
+results``: all items of one executor in a batch go to one call (one multi-row statement instead of one
+statement each: SQLAlchemy's per-statement cost dominates a SQLite commit). Under load a commit carries
+many operations; alone, an operation costs one commit as before. When a batch fails as a whole, its
+operations are retried one transaction each so one bad operation only fails its own caller.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from anyio import to_thread
 from sqlalchemy.engine import Connection
 
-__all__ = ["GroupCommitter"]
+__all__ = ["BulkExecutor", "GroupCommitter"]
 
 T = TypeVar("T")
 Op = Callable[[Connection], Any]
+BulkExecutor = Callable[[Connection, Sequence[Any]], Sequence[Any]]
+# a queued entry: (single op, None, None) or (None, bulk executor, item)
+_Entry = tuple[Op | None, BulkExecutor | None, Any]
 
 
 class GroupCommitter:
     def __init__(self, store: Any, *, max_batch: int = 256) -> None:
         self.store = store
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Op, asyncio.Future[Any]]] | None = None
+        self._queue: asyncio.Queue[tuple[_Entry, asyncio.Future[Any]]] | None = None
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.ops = 0
 
-    async def run(self, op: Callable[[Connection], T]) -> T:
+    def _ensure(self) -> asyncio.Queue[tuple[_Entry, asyncio.Future[Any]]]:
         if self._task is None or self._task.done():
             self._queue = asyncio.Queue()
             self._task = asyncio.create_task(self._loop(self._queue), name="gateway-group-commit")
         assert self._queue is not None
+        return self._queue
+
+    async def run(self, op: Callable[[Connection], T]) -> T:
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((op, fut))
+        self._ensure().put_nowait(((op, None, None), fut))
         return await fut
 
-    async def _loop(self, queue: asyncio.Queue[tuple[Op, asyncio.Future[Any]]]) -> None:
+    async def run_bulk(self, executor: BulkExecutor, item: Any) -> Any:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._ensure().put_nowait(((None, executor, item), fut))
+        return await fut
+
+    async def _loop(self, queue: asyncio.Queue[tuple[_Entry, asyncio.Future[Any]]]) -> None:
         while True:
             batch = [await queue.get()]
             while not queue.empty() and len(batch) < self.max_batch:
                 batch.append(queue.get_nowait())
+            entries = [e for e, _ in batch]
             try:
-                results = await to_thread.run_sync(self._commit, [op for op, _ in batch])
+                results = await to_thread.run_sync(self._commit, entries)
             except Exception:
-                for op, fut in batch:
+                for entry, fut in batch:  # one transaction per operation: only the bad one fails
                     try:
-                        res = await to_thread.run_sync(self._commit, [op])
+                        res = await to_thread.run_sync(self._commit, [entry])
                         if not fut.done():
                             fut.set_result(res[0])
                     except Exception as exc:
@@ -65,9 +79,22 @@ class GroupCommitter:
                 if not fut.done():
                     fut.set_result(res)
 
-    def _commit(self, ops: list[Op]) -> list[Any]:
+    def _commit(self, entries: list[_Entry]) -> list[Any]:
+        """Single operations in queue order, then each bulk executor once with all its items (writes to
+        different keys commute; two racing requests on one key may see either order, as without batching)."""
+        results: list[Any] = [None] * len(entries)
+        groups: dict[Any, list[int]] = {}
         with self.store.begin() as conn:
-            return [op(conn) for op in ops]
+            for i, (op, executor, _item) in enumerate(entries):
+                if op is not None:
+                    results[i] = op(conn)
+                else:
+                    groups.setdefault(executor, []).append(i)
+            for executor, idx in groups.items():
+                got = executor(conn, [entries[k][2] for k in idx])
+                for k, res in zip(idx, got, strict=True):
+                    results[k] = res
+        return results
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -46,3 +46,17 @@ def test_scope_key_fits_the_column():
     assert scope_key("t", "c", "/v1/orders") == "t/c//v1/orders"
     long = scope_key("t" * 100, "c" * 100, "/v1/orders")
     assert len(long) <= 120 and long.startswith("sha256:")
+
+
+async def test_bulk_claims_in_one_batch_see_each_other(store):
+    committer = GroupCommitter(store)
+    keys = GroupIdempotencyKeys(store, committer)
+    # same key twice in one batch: the second is in flight (same body) or a mismatch (other body)
+    a, b, c = await asyncio.gather(
+        keys.claim("s", "x", "h1"), keys.claim("s", "x", "h1"), keys.claim("s", "x", "h2")
+    )
+    assert (a.state, b.state, c.state) == ("new", "in_flight", "mismatch")
+    await asyncio.gather(*[keys.complete("s", "x", 202, b"ok", {}) for _ in range(1)])
+    again = await asyncio.gather(keys.claim("s", "x", "h1"), keys.claim("s", "y", "h1"))
+    assert again[0].state == "completed" and again[0].body == b"ok" and again[1].state == "new"
+    await committer.stop()
