@@ -89,6 +89,8 @@ systems:
       access_token: {{env: RC_DEMO_SHOPIFY_TOKEN}}
       webhook_secret: {{env: RC_DEMO_SHOPIFY_WEBHOOK_SECRET}}
     location_map: {{{WAREHOUSE}: Main Warehouse}}
+    settings:
+      simulator: {{maximum: 10000, restore_rate: 1000}}   # a Shopify Plus store: 1000 points/s
   netsuite:
     kind: netsuite
     mode: simulator

@@ -92,6 +92,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
     currencies = {o["currency"] for o in orders}
     multi = sum(1 for o in orders if len(o["skus"]) > 1)
     out.notes.append(f"{n} orders, {multi} multi-line, presentment currencies {sorted(currencies)}")
+    out.notes.append("Shopify is simulated as a Shopify Plus store (GraphQL cost bucket 10000, 1000 points/s)")
 
     async def in_erp() -> bool:
         ledger = erp_ledger(numbers, await env.netsuite.sales_orders())
