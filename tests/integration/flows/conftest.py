@@ -35,7 +35,8 @@ def wms() -> Iterator[WmsSimulator]:
 
 
 @pytest.fixture
-def make_hub(tmp_path: Path) -> Any:
+async def make_hub(tmp_path: Path) -> AsyncIterator[Any]:
+    """Start a hub (fresh SQLite store and DBOS file) against the given simulators; stopped afterwards."""
     hubs: list[Hub] = []
 
     async def _make(ns_url: str, wms_url: str | None = None, **kw: Any) -> Hub:
@@ -44,17 +45,6 @@ def make_hub(tmp_path: Path) -> Any:
         hubs.append(hub)
         return hub
 
-    return _make
-
-
-@pytest.fixture
-async def cleanup_hubs(make_hub: Any) -> AsyncIterator[None]:
-    yield
-
-
-@pytest.fixture(autouse=True)
-async def _stop_hubs(make_hub: Any) -> AsyncIterator[None]:
-    yield
-    hubs = make_hub.__closure__[0].cell_contents if make_hub.__closure__ else []
+    yield _make
     for h in hubs:
         await h.stop()
