@@ -133,6 +133,8 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
             f"p50 {p50 if p50 is None else round(p50, 2)} s, p99 {p99 if p99 is None else round(p99, 2)} s "
             f"vs {POLLING_S:.0f} s polling",
         )
+        if not updates:
+            out.notes.append("the hub pushed no inventory level to Shopify during the run")
         out.notes.append(
             f"{len(movements)} movements over {len(SKUS)} SKUs became "
             f"{out.figures['shopify_updates']} Shopify level updates (coalesced per SKU)"
