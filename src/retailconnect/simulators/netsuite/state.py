@@ -185,7 +185,8 @@ class NetSuiteState:
                 400, "INVALID_KEY_OR_REF", f"Invalid entity reference key {entity.get('id')}.", "entity"
             )
         holds = [e.lower() for e in faults.get("credit_hold_emails") or []]
-        if cust["creditHoldOverride"]["id"] == "ON" or (cust.get("email") or "").lower() in holds:
+        override = (cust.get("creditHoldOverride") or {}).get("id", "AUTO")  # absent on upserted customers
+        if override == "ON" or (cust.get("email") or "").lower() in holds:
             raise SimError(
                 400,
                 "USER_ERROR",
@@ -202,6 +203,10 @@ class NetSuiteState:
 
     # -- writes ----------------------------------------------------------------------------------
     def _finish(self, rtype: str, rec: dict[str, Any]) -> None:
+        if rtype == "customer":  # NetSuite fills these on every customer, however it was created
+            rec.setdefault("entityId", rec.get("email") or f"CUST{rec['id']}")
+            rec.setdefault("isPerson", True)
+            rec.setdefault("creditHoldOverride", {"id": "AUTO"})
         cur = rec.get("currency")
         if isinstance(cur, dict) and not cur.get("refName") and str(cur.get("id")) in CURRENCIES:
             cur["refName"] = CURRENCIES[str(cur["id"])]

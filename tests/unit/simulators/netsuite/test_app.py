@@ -118,3 +118,15 @@ async def test_per_second_cap_answers_429_with_netsuite_body() -> None:
     assert [r.status_code for r in statuses] == [200, 200, 200, 429, 429]
     assert statuses[-1].json()["o:errorDetails"][0]["o:errorCode"] == "REQUEST_LIMIT_EXCEEDED"
     assert sim.summary()["rejected_rate"] == 2
+
+
+async def test_sales_order_for_a_customer_created_by_upsert(sim: NetSuiteSimulator) -> None:
+    """A customer created through PUT eid: carries no creditHoldOverride; its orders still post."""
+    r = await call(sim, "PUT", "/services/rest/record/v1/customer/eid:cust-1", json={"email": "new@x.com"})
+    assert r.status_code == 204, r.text
+    cust = await call(sim, "GET", "/services/rest/record/v1/customer/eid:cust-1")
+    item_id, _ = ids(sim)
+    r = await call(
+        sim, "POST", "/services/rest/record/v1/salesOrder", json=so_body(item_id, cust.json()["id"])
+    )
+    assert r.status_code == 204, r.text
