@@ -318,7 +318,10 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             results["bare"] = _median_run(bare_runs)
             results["chain"] = _median_run(chain_runs)
             results["rounds"] = rounds
-            results["fixed_500"] = asyncio.run(fixed_rate(chain_port, key, body.encode(), 500.0, seconds * 2))
+            for rate in sorted({500.0, *args.rate}):
+                results[f"fixed_{rate:g}"] = asyncio.run(
+                    fixed_rate(chain_port, key, body.encode(), rate, seconds * 2)
+                )
         finally:
             stop(chain)
             stop(bare)
@@ -332,7 +335,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         with store.connect() as c:
             rows = c.execute(sa.text("SELECT count(*) FROM inbound_archive")).scalar()
         store.close()
-        sent = warm["requests"] + sum(r["requests"] for r in chain_runs) + results["fixed_500"]["requests"]
+        fixed = sum(v["requests"] for k, v in results.items() if k.startswith("fixed_"))
+        sent = warm["requests"] + sum(r["requests"] for r in chain_runs) + fixed
         # every answered request wrote one durable row (no idempotent replays were measured)
         results["chain"]["durable_rows_per_request"] = round(rows / max(1, sent), 3)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -345,6 +349,7 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true", help="3 rounds of 4 s instead of 5 rounds of 8 s")
     ap.add_argument("--json", dest="json_path", help="write the figures as JSON to this path")
     ap.add_argument("--hub", choices=["bench", "real"], default="bench")
+    ap.add_argument("--rate", type=float, action="append", default=[], help="extra fixed rates (orders/s)")
     ap.add_argument("--no-idempotency", action="store_true", help="send no Idempotency-Key")
     ap.add_argument("--serve", choices=["chain", "bare"], help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
