@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import threading
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -101,6 +102,7 @@ class Hub:
         self.services: FlowServices | None = None
         self.role = "all"
         self.availability_projection: Any = None
+        self.inventory_sync: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -180,6 +182,7 @@ class Hub:
                         hub.engine.set_queue_concurrency, svc.erp_queue(name), gerp.guard.concurrency
                     )
             hub._tasks.append(asyncio.create_task(hub._breaker_monitor(), name="rc-breaker-monitor"))
+            await hub._start_inventory_sync()
         return hub
 
     def _launch_engine(self, listen: bool) -> None:
@@ -200,6 +203,9 @@ class Hub:
                 self.engine.schedule(f"batch:{job.name}", batch_sync, job.cron, {"job": job.name})
 
     async def stop(self) -> None:
+        if self.inventory_sync is not None:
+            with contextlib.suppress(Exception):
+                await self.inventory_sync.stop()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -386,7 +392,18 @@ class Hub:
 
     def _map_ctx(self, system_name: str, tenant: str) -> MapContext:
         cfg = self.topology.systems[system_name]
-        return MapContext(refs=self.bindings, tenant=tenant, channel=system_name, settings=dict(cfg.settings))
+        settings = dict(cfg.settings)
+        api_version = getattr(cfg, "api_version", None)
+        if api_version:
+            settings.setdefault("api_version", api_version)
+        obs = getattr(self, "observability", None)
+        return MapContext(
+            refs=self.bindings,
+            tenant=tenant,
+            channel=system_name,
+            settings=settings,
+            drift=getattr(obs, "drift", None),
+        )
 
     async def ingest_channel_webhook(
         self,
@@ -474,13 +491,84 @@ class Hub:
                     self._svc, {"lines": lines}, tenant=tenant, channel=None, rma=rma
                 )
         elif topic in ("stock.movement", "stock.movements"):
-            from retailconnect.connectors.wms import stock_movement_from_wms
-
-            if self.availability_projection is not None:
-                mv = stock_movement_from_wms(payload, ctx)
-                await asyncio.to_thread(self.availability_projection.apply_movements, [mv])
+            await self._stock_movements(
+                system_name, payload, ctx, tenant=tenant, correlation_id=correlation_id
+            )
         else:
             raise InputError(f"unknown warehouse event {topic!r}", context={"system": system_name})
+
+    async def _stock_movements(
+        self,
+        system_name: str,
+        payload: dict[str, Any],
+        ctx: MapContext,
+        *,
+        tenant: str,
+        correlation_id: str | None,
+    ) -> None:
+        """WMS movements become durable ``inventory.movement`` events (one per movement, subject = SKU);
+        the inventory sync applies them to the projection and pushes coalesced levels to the channels.
+        The movement's canonical id derives from the WMS movement id, so a redelivery is applied once."""
+        from retailconnect.connectors.wms import stock_movement_from_wms
+        from retailconnect.flows.inventory_sync import movement_event
+
+        data = payload.get("data", payload)
+        raw = (
+            data.get("movements")
+            if isinstance(data, dict) and isinstance(data.get("movements"), list)
+            else None
+        )
+        docs = [{**payload, "data": m} for m in raw] if raw is not None else [payload]
+        movements = []
+        for doc in docs:
+            mv = stock_movement_from_wms(doc, ctx)
+            ext = mv.external_refs.get("wms") or str(mv.id)
+            movements.append(
+                mv.model_copy(update={"id": uuid.uuid5(uuid.NAMESPACE_URL, f"{system_name}:{ext}")})
+            )
+        if not self._inventory_targets():
+            if self.availability_projection is not None:  # no channel to feed: keep availability current
+                await asyncio.to_thread(self.availability_projection.apply_movements, movements)
+            return
+        events = []
+        for mv in movements:
+            ev = movement_event(
+                mv, source=f"/systems/{system_name}", tenant=tenant, correlationid=correlation_id
+            )
+            events.append(ev.model_copy(update={"id": f"{system_name}:movement:{mv.id}"}))
+        await self.bus.publish_many(events)
+
+    def _inventory_targets(self) -> list[str]:
+        channels = self._channels()
+        return [
+            t
+            for f in self.topology.flows
+            if f.name == "inventory_sync" and f.enabled
+            for t in f.targets
+            if t in channels
+        ]
+
+    async def _start_inventory_sync(self) -> None:
+        from retailconnect.flows.inventory_sync import InventorySync
+
+        targets = self._inventory_targets()
+        if not targets or self.availability_projection is None:
+            return
+        channels = self._channels()
+        locmap = {t: dict(getattr(self.topology.systems[t], "location_map", None) or {}) for t in targets}
+        self.inventory_sync = InventorySync(
+            self.bus,
+            self.availability_projection,
+            {t: channels[t] for t in targets},
+            location_map=locmap,
+            on_pushed=self._inventory_pushed,
+        )
+        await self.inventory_sync.start()
+
+    def _inventory_pushed(self, channel: str, levels: list[Any], lags: list[float]) -> None:
+        obs = getattr(self, "observability", None)
+        if obs is not None:
+            obs.metrics.on_inventory_pushed(channel, levels, lags)
 
     async def create_return(
         self, ret: Return, *, tenant: str, correlation_id: str | None = None
