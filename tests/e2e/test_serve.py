@@ -184,6 +184,17 @@ def _place_order(shop: ShopifySimulator) -> dict[str, Any]:
     return dict(r.json())
 
 
+def _wait_delivered(shop: ShopifySimulator, order_id: int, timeout_s: float = 20.0) -> float:
+    """When Shopify's orders/create delivery for the order was answered 2xx by the gateway."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for d in httpx.get(f"{shop.url}/_sim/webhooks").json()["deliveries"]:
+            if d["resource_id"] == order_id and d["delivered"]:
+                return time.time()
+        time.sleep(0.05)
+    raise AssertionError("the gateway did not accept the order webhook")
+
+
 def _sales_orders(ns: NetSuiteSimulator, number: str) -> list[dict[str, Any]]:
     rows = httpx.get(f"{ns.url}/_sim/state/salesOrder").json()
     return [r for r in rows if str(r.get("otherRefNum")) == number]
@@ -233,9 +244,12 @@ def test_an_order_in_flight_at_sigint_is_finished_by_the_next_start(
         _wait_healthy(proc, url)
         _subscribe(sims["shopify"], url)
         order = _place_order(sims["shopify"])
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not ns.log.items("/services/"):
-            time.sleep(0.05)  # the hub has started talking to NetSuite about this order
+        delivered_at = _wait_delivered(sims["shopify"], order["id"])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not [
+            r for r in ns.log.items("/services/") if r.started >= delivered_at
+        ]:
+            time.sleep(0.05)  # the hub is working on this order with NetSuite (each call takes 1.5 s)
     finally:
         code, out = _stop(proc)
     assert code == 0, out[-3000:]

@@ -42,7 +42,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         ui.status(f"backlog {len(ledger.missing)}")
         return not ledger.missing
 
-    ok, _ = await wait_until(drained, timeout_s=max(60.0, len(orders) / 2))
+    ok, _ = await wait_until(drained, timeout_s=max(60.0, len(orders) / 2), interval_s=1.0)
     t_drained = time.time()
     ledger = erp_ledger(numbers, await env.netsuite.sales_orders())
     out.figures["drain_s"] = round(t_drained - t_burst_end, 1)

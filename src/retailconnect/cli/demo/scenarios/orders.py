@@ -42,7 +42,7 @@ async def shipped_and_fulfilled(
             ui.status(f"fulfilled on Shopify {len(ids & tracked)}/{len(ids)}")
         return ids <= tracked
 
-    ok, waited = await wait_until(all_fulfilled, timeout_s)
+    ok, waited = await wait_until(all_fulfilled, timeout_s, interval_s=1.0)
     frs = await env.wms.state("fulfillment_requests")
     shipments = await env.wms.state("shipments")
     fr_numbers = [norm_number(fr["request"].get("order_number") or fr["external_id"]) for fr in frs]
@@ -92,7 +92,9 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
     currencies = {o["currency"] for o in orders}
     multi = sum(1 for o in orders if len(o["skus"]) > 1)
     out.notes.append(f"{n} orders, {multi} multi-line, presentment currencies {sorted(currencies)}")
-    out.notes.append("Shopify is simulated as a Shopify Plus store (GraphQL cost bucket 10000, 1000 points/s)")
+    out.notes.append(
+        "Shopify is simulated as a Shopify Plus store (GraphQL cost bucket 10000, 1000 points/s)"
+    )
 
     async def in_erp() -> bool:
         ledger = erp_ledger(numbers, await env.netsuite.sales_orders())
@@ -100,7 +102,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         ui.status(f"in NetSuite {len(ledger.found)}/{n}")
         return not ledger.missing
 
-    ok, _ = await wait_until(in_erp, timeout_s=max(60.0, n / 3))
+    ok, _ = await wait_until(in_erp, timeout_s=max(60.0, n / 2), interval_s=1.0)
     t_erp = time.time()
     ledger = erp_ledger(numbers, await env.netsuite.sales_orders())
     out.figures["orders_per_s"] = round(len(ledger.found) / max(0.001, t_erp - t0), 1)
@@ -130,7 +132,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         not mismatched and bool(ledger.found),
         f"{len(ledger.found) - len(mismatched)}/{len(ledger.found)} match",
     )
-    await shipped_and_fulfilled(env, orders, out, timeout_s=max(60.0, n / 4), ui=ui)
+    await shipped_and_fulfilled(env, orders, out, timeout_s=max(60.0, n / 3), ui=ui)
     await erp_figures(env, out, t0, time.time())
     out.check(
         "the ERP's limits were respected (as NetSuite logged it)",
