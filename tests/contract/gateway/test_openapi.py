@@ -14,6 +14,8 @@ from schemathesis.checks import not_a_server_error
 from retailconnect.gateway import ConsumerStore, GatewaySettings, RateLimitSettings, create_app
 from retailconnect.gateway.app import openapi_document
 from retailconnect.gateway.schemadiff import diff_documents
+
+# the fuzz cases and their guard share one xdist worker: `make test` distributes by file (--dist loadfile)
 from retailconnect.store import Store
 
 BASELINE = Path(__file__).parents[3] / "schemas" / "openapi.v1.json"
@@ -76,9 +78,11 @@ schema.config.phases.coverage.enabled = False
 @schema.parametrize()
 @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_fuzz_no_5xx_and_problem_json(case):
-    headers = dict(case.headers or {})
+    headers = {
+        k: v for k, v in (case.headers or {}).items() if k.lower() not in ("x-api-key", "authorization")
+    }
     if not case.path.endswith("/webhooks"):
-        headers.setdefault("X-API-Key", KEY)
+        headers["X-API-Key"] = KEY  # the auth matrix is tested apart; here the payloads are fuzzed
     case.headers = headers
     response = case.call()
     STATUSES.append(response.status_code)
@@ -93,6 +97,6 @@ def test_fuzz_no_5xx_and_problem_json(case):
 
 def test_zz_fuzzing_reached_handlers():
     """Guard against a fuzz run that only ever hit the auth wall (runs after the fuzz cases)."""
-    if not STATUSES:
-        pytest.skip("fuzz cases ran in another worker")
-    assert any(200 <= s < 300 for s in STATUSES), sorted(set(STATUSES))
+    assert STATUSES, "the fuzz cases did not run before this guard"
+    # past the auth wall: validation (422) or a handler answered
+    assert any(s not in (401, 403) for s in STATUSES), sorted(set(STATUSES))
