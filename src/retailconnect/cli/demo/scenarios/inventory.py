@@ -136,8 +136,9 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         if not updates:
             out.notes.append("the hub pushed no inventory level to Shopify during the run")
         out.notes.append(
-            f"{len(movements)} movements over {len(SKUS)} SKUs became "
-            f"{out.figures['shopify_updates']} Shopify level updates (coalesced per SKU)"
+            f"{len(movements)} movements over {len(SKUS)} SKUs reached Shopify as "
+            f"{out.figures['shopify_updates']} level updates in {report.get('set_calls')} "
+            "inventorySetQuantities calls (bursts per SKU coalesced)"
         )
         return out
     finally:
