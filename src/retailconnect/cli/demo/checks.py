@@ -100,18 +100,23 @@ class ErpLedger:
         return not self.missing and not self.duplicates and not self.recreated
 
 
-def erp_ledger(numbers: list[str] | set[str], sales_orders: list[dict[str, Any]]) -> ErpLedger:
-    """Match channel order numbers to NetSuite sales orders (``otherRefNum``, else the external id's
-    trailing number) and count duplicates and re-creations (``created_count`` > 1)."""
+def erp_ledger(
+    numbers: list[str] | set[str], sales_orders: list[dict[str, Any]], aliases: dict[str, str] | None = None
+) -> ErpLedger:
+    """Match channel order numbers to ERP sales orders (``otherRefNum``, else the external id's trailing
+    part; ``aliases`` maps other keys, such as the channel's order id, to the number) and count duplicates
+    and re-creations (``created_count`` > 1)."""
     wanted = {norm_number(n) for n in numbers}
+    alias = {norm_number(k): norm_number(v) for k, v in (aliases or {}).items()}
     found: dict[str, list[dict[str, Any]]] = {}
     for so in sales_orders:
         keys = {norm_number(so.get("otherRefNum"))}
         eid = str(so.get("externalId") or "")
         if eid:
-            keys.add(norm_number(eid.rsplit("-", 1)[-1]))
-            keys.add(norm_number(eid.rsplit(":", 1)[-1]))
-        for k in keys & wanted:
+            for sep in ("-", ":", "_"):
+                keys.add(norm_number(eid.rsplit(sep, 1)[-1]))
+        keys |= {alias[k] for k in keys if k in alias}
+        for k in sorted(keys & wanted):
             found.setdefault(k, []).append(so)
             break
     missing = sorted(wanted - set(found), key=_numkey)

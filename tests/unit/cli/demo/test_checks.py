@@ -96,3 +96,11 @@ def test_outcome_passes_only_with_checks_all_passed_and_no_error() -> None:
     ok.check("a", True)
     ok.error = "boom"
     assert not ok.passed
+
+
+def test_ledger_resolves_aliases_such_as_the_channel_order_id() -> None:
+    rows = [{"externalId": "order:acme:shopify:1000026", "created_count": 1}]
+    ledger = erp_ledger(["#1004", "#1005"], rows, {"1000026": "#1004"})
+    assert set(ledger.found) == {"1004"}
+    assert ledger.missing == ["1005"]
+    assert erp_ledger(["#1004"], [{"externalId": "order_acme_shopify_1000026"}], {"1000026": "#1004"}).ok

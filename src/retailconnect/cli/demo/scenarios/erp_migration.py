@@ -90,7 +90,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         netsuite = NetSuiteDriver(env.http, fleet[ns_name].url)
         subs_before = (await shop.webhooks())["subscriptions"]
         ui.status("hub on the legacy topology")
-        hub.start()
+        await asyncio.to_thread(hub.start)
         k = env.scaled(0.05, 6)
         ui.total(3 * k)
         orders = await env.send_orders(k, 5.0, ui, shopify=shop)
@@ -99,10 +99,10 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         await asyncio.sleep(1.0)
         t_switch = time.time()
         ui.status("switching: stopping the hub (clean shutdown)")
-        code_a = hub.stop()
+        code_a = await asyncio.to_thread(hub.stop)
         hub = HubProcess(cfg_b, port=port, env=child_env, log_path=work / "hub-after.log")
         ui.status("switching: starting the hub on the NetSuite topology")
-        hub.start()
+        await asyncio.to_thread(hub.start)
         t_switched = time.time()
         orders += await selling
         post_switch = await env.send_orders(k, 5.0, ui, shopify=shop)
@@ -110,14 +110,15 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         out.figures["switch_s"] = round(t_switched - t_switch, 1)
         out.check("the old hub stopped cleanly (exit 0)", code_a == 0, f"exit code {code_a}")
         numbers = {norm_number(o["name"]) for o in orders}
+        by_id = {str(o["id"]): str(o["name"]) for o in orders}  # the hub's external ids carry the order id
 
         async def ledgers() -> tuple[Any, Any]:
             rows = (await legacy.orders())["orders"]
-            as_sos = [
-                {"otherRefNum": r["order_ref"], "externalId": r["order_ref"], "created_count": 1 + 0}
-                for r in rows
-            ]
-            return erp_ledger(numbers, as_sos), erp_ledger(numbers, await netsuite.sales_orders())
+            as_sos = [{"externalId": r["order_ref"], "created_count": 1} for r in rows]
+            return (
+                erp_ledger(numbers, as_sos, by_id),
+                erp_ledger(numbers, await netsuite.sales_orders(), by_id),
+            )
 
         async def all_landed() -> bool:
             old, new = await ledgers()
@@ -130,6 +131,11 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         out.figures["orders"] = len(orders)
         out.figures["orders_legacy"] = len(old.found)
         out.figures["orders_netsuite"] = len(new.found)
+        lstate = await legacy.orders()
+        out.notes.append(
+            f"legacy ERP: {lstate['files_received']} CSV file(s) received, {lstate['batches_run']} batch run(s), "
+            f"{len(lstate['orders'])} sales order(s) e.g. {[r['order_ref'] for r in lstate['orders'][:2]]}"
+        )
         out.check(
             "every order reached an ERP across the switch",
             ok,
