@@ -195,6 +195,11 @@ class DemoEnv:
     def full_run(self) -> bool:
         return self.orders >= 500
 
+    @property
+    def backlog_wait_s(self) -> float:
+        """How long a scenario waits for the hub: earlier scenarios may leave shipments queued behind."""
+        return max(60.0, self.orders * 0.5)
+
     def scaled(self, fraction: float, minimum: int) -> int:
         return max(minimum, round(self.orders * fraction))
 

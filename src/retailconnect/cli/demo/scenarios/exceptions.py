@@ -47,7 +47,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
                 return True
         return False
 
-    ok, waited = await wait_until(queued, timeout_s=60)
+    ok, waited = await wait_until(queued, timeout_s=env.backlog_wait_s)
     ui.done(1)
     item = found.get("item") or {}
     out.check("the order landed in the exception queue", ok, f"after {waited:.1f} s" if ok else "not found")
@@ -75,7 +75,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
     async def posted() -> bool:
         return bool(erp_ledger({number}, await env.netsuite.sales_orders()).found)
 
-    ok2, _ = await wait_until(posted, timeout_s=60)
+    ok2, _ = await wait_until(posted, timeout_s=env.backlog_wait_s)
     out.figures["resolution_s"] = round(time.time() - t_fix, 1)
     ledger = erp_ledger({number}, await env.netsuite.sales_orders())
     out.check(
@@ -95,7 +95,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         f = await env.shopify.fulfillments()
         return bool(f["tracking_by_order"].get(str(order["id"])))
 
-    ok3, _ = await wait_until(fulfilled, timeout_s=60)
+    ok3, _ = await wait_until(fulfilled, timeout_s=env.backlog_wait_s)
     out.check("the order completed: shipped and fulfilled on Shopify", ok3, "")
     still_open = [x for x in await env.ops.exceptions(status="open") if x.get("id") == item.get("id")]
     out.check("the exception is no longer open", not still_open, "")

@@ -42,7 +42,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
             erp_ledger({number}, await env.netsuite.sales_orders()).found
         )
 
-    ok, _ = await wait_until(delivered, timeout_s=60)
+    ok, _ = await wait_until(delivered, timeout_s=env.backlog_wait_s)
     out.check("the order was posted and shipped first", ok, "")
     ui.done(1)
     rma = f"RMA-{number}"
@@ -78,7 +78,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
                 return True
         return False
 
-    ok, _ = await wait_until(expected_at_wms, timeout_s=60)
+    ok, _ = await wait_until(expected_at_wms, timeout_s=env.backlog_wait_s)
     out.check("the WMS was told to expect the parcel", ok, found.get("rt", {}).get("id", ""))
     if not ok:
         return out
@@ -95,7 +95,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
     async def refunded() -> bool:
         return any(str(r["order_id"]) == str(order["id"]) for r in await env.shopify.refunds())
 
-    ok_refund, _ = await wait_until(refunded, timeout_s=60)
+    ok_refund, _ = await wait_until(refunded, timeout_s=env.backlog_wait_s)
     out.figures["refund_s"] = round(time.time() - t0, 1)
     refunds = [r for r in await env.shopify.refunds() if str(r["order_id"]) == str(order["id"])]
     refunded_skus = [
