@@ -55,6 +55,9 @@ class Store:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if path and path != ":memory:":  # file databases pool connections like PostgreSQL does
+                kwargs["pool_size"] = pool_size
+                kwargs["max_overflow"] = pool_size
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
