@@ -149,7 +149,7 @@ async def _keep_running(console: Console, env: object) -> None:
 
 def scenario_timeout(orders: int) -> float:
     """A scenario that has not finished by then is reported failed (the demo always ends with a table)."""
-    return 120.0 + orders * 1.0
+    return 180.0 + orders * 1.5
 
 
 def register(root: typer.Typer) -> None:

@@ -80,6 +80,7 @@ _FIGURE_LABELS: list[tuple[str, str]] = [
     ("erp_max_in_flight", "ERP max in flight"),
     ("erp_concurrency_limit", "ERP concurrency limit"),
     ("erp_429s", "ERP 429s"),
+    ("fulfil_wait_s", "all fulfilled after s"),
     ("drain_s", "backlog drain s"),
     ("outage_s", "outage s"),
     ("erp_calls_during_outage", "ERP calls in outage"),

@@ -43,6 +43,7 @@ async def shipped_and_fulfilled(
         return ids <= tracked
 
     ok, waited = await wait_until(all_fulfilled, timeout_s, interval_s=1.0)
+    out.figures["fulfil_wait_s"] = round(waited, 1)
     frs = await env.wms.state("fulfillment_requests")
     shipments = await env.wms.state("shipments")
     fr_numbers = [norm_number(fr["request"].get("order_number") or fr["external_id"]) for fr in frs]
@@ -132,7 +133,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         not mismatched and bool(ledger.found),
         f"{len(ledger.found) - len(mismatched)}/{len(ledger.found)} match",
     )
-    await shipped_and_fulfilled(env, orders, out, timeout_s=max(60.0, n / 3), ui=ui)
+    await shipped_and_fulfilled(env, orders, out, timeout_s=max(60.0, n * 0.8), ui=ui)
     await erp_figures(env, out, t0, time.time())
     out.check(
         "the ERP's limits were respected (as NetSuite logged it)",
