@@ -260,6 +260,12 @@ class Hub:
         base = cfg.base_url
         if base is None:
             return None  # a simulator not started yet: the demo passes clients or base URLs
+        if kind == "legacy_erp":
+            from retailconnect.connectors.legacy_erp import LegacyErpClient
+
+            return LegacyErpClient(
+                base, _secret(cfg, "api_key", "legacy-drop-key"), transport=transport, timeout=cfg.timeout_s
+            )
         if kind == "netsuite":
             from retailconnect.connectors.netsuite import NetSuiteAuth, NetSuiteClient
 

@@ -82,6 +82,12 @@ def dispositions(ret: Return, inspection: dict[str, Any]) -> list[dict[str, Any]
     return out
 
 
+def _order_line(order: Order | None, sku: str) -> Any:
+    if order is None:
+        return None
+    return next((ol for ol in order.lines if ol.sku == sku and ol.quantity), None)
+
+
 def _unit_price(order: Order | None, sku: str, line_refund: Money | None, currency: str) -> Money:
     if line_refund is not None:
         return line_refund
@@ -172,15 +178,28 @@ async def returns_flow(
             continue
         src = next((ln for ln in ret.lines if ln.sku == d["sku"]), None)
         unit = _unit_price(order, d["sku"], src.unit_refund if src else None, currency)
+        ol = _order_line(order, d["sku"])
+        tax = None
+        if (
+            order is not None
+            and ol is not None
+            and src is not None
+            and src.unit_refund is None
+            and not order.taxes_included
+        ):
+            # tax charged on top of the price is refunded with the item
+            tax = Money(amount=ol.tax_total.amount * d["quantity"] / Decimal(ol.quantity), currency=currency)
         lines.append(
             RefundLine(
                 sku=d["sku"],
+                order_line_id=(src.order_line_id if src else None) or (ol.id if ol else None),
                 quantity=d["quantity"],
                 amount=unit * d["quantity"],
+                tax=tax,
                 restock=d["disposition"] == "restock",
             )
         )
-    total = Money.sum([ln.amount for ln in lines], currency)
+    total = Money.sum([ln.amount + ln.tax if ln.tax is not None else ln.amount for ln in lines], currency)
     ctx.business["amount"] = str(total)
     credited: dict[str, Any] = {"total": str(total), "lines": len(lines)}
     if lines and not total.is_zero():
