@@ -103,6 +103,7 @@ class Hub:
         self.role = "all"
         self.availability_projection: Any = None
         self.inventory_sync: Any = None
+        self._inv_targets: list[str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -545,14 +546,18 @@ class Hub:
         await self.bus.publish_many(events)
 
     def _inventory_targets(self) -> list[str]:
+        """Channels fed by an enabled inventory_sync flow; fixed once the systems are built, so computed once."""
+        if self._inv_targets is not None:
+            return self._inv_targets
         channels = self._channels()
-        return [
+        self._inv_targets = [
             t
             for f in self.topology.flows
             if f.name == "inventory_sync" and f.enabled
             for t in f.targets
             if t in channels
         ]
+        return self._inv_targets
 
     async def _start_inventory_sync(self) -> None:
         from retailconnect.flows.inventory_sync import InventorySync
