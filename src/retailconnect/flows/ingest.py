@@ -103,7 +103,9 @@ async def order_event(
         correlation_id=correlation_id,
         fact=fact,
     )
-    if created:
+    if created or (not row.posted and not row.cancelled and await svc.engine.status(wf) is None):
+        # A repeat of an order whose row was recorded but whose workflow never started (the process
+        # stopped between the two) starts it now, so the retry that brought it here is not swallowed.
         await svc.engine.start(
             order_to_cash,
             wf,
@@ -113,6 +115,8 @@ async def order_event(
             queue=svc.erp_queue(),
             priority=TIER_PRIORITY[1],
         )
+        if not created:
+            log.warning("order %s was recorded without a workflow; started it on the repeat", wf)
         return CaptureResult("accepted", UUID(row.order_json["id"]) if row.order_json else order.id, wf)
     if row.posted and changed:
         if fact is not None:

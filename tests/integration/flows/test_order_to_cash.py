@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from _harness import make_order, ns_eid, sales_orders, sim_get, sim_post, wait_for
 
+from retailconnect.canonical import FinancialStatus, OrderStatus
 from retailconnect.connectors._kit import Delivery
 
 
@@ -15,7 +16,7 @@ async def test_capture_ship_pay_exactly_once_and_out_of_order(ns, wms, make_hub)
     hub = await make_hub(ns.url, wms.url)
     # order 2: payment webhook arrives before the create webhook
     early = make_order(2, email="c2@example.com")
-    paid = early.model_copy(update={"financial_status": "paid"})
+    paid = early.model_copy(update={"financial_status": FinancialStatus.PAID})
     from retailconnect.flows import ingest
 
     res_paid = await ingest.order_event(hub.services, paid, tenant="acme", correlation_id="corr-2",
@@ -73,7 +74,7 @@ async def test_cancel_before_posting_releases_and_never_posts(ns, wms, make_hub)
     hub = await make_hub(ns.url, wms.url)
     sim_post(ns.url, "/_sim/faults", {"outage_s": 1.5, "error_status": 503})
     res = await hub.capture_order(make_order(7, email="c1@example.com"), tenant="acme")
-    cancelled = make_order(7, email="c1@example.com").model_copy(update={"status": "cancelled"})
+    cancelled = make_order(7, email="c1@example.com").model_copy(update={"status": OrderStatus.CANCELLED})
     await hub.capture_order(cancelled, tenant="acme")
 
     async def done():
@@ -106,7 +107,9 @@ async def test_edit_after_posting_updates_the_erp_order_and_cancel_after_posting
     await wait_for(lambda: sales_orders(ns.url)[0]["lines"][0]["quantity"] == 3, 30)
     assert sales_orders(ns.url)[0]["created_count"] == 1
     # cancelled on the channel after posting: flagged for a person (policy "flag"), not cancelled in the ERP
-    cancelled = edited.model_copy(update={"status": "cancelled", "updated_at": t0 + timedelta(minutes=2)})
+    cancelled = edited.model_copy(
+        update={"status": OrderStatus.CANCELLED, "updated_at": t0 + timedelta(minutes=2)}
+    )
     await hub.capture_order(cancelled, tenant="acme")
     excs = await wait_for(lambda: hub.exceptions.list(status="open"), 30)
     assert excs[0].code == "cancelled_after_posting" and excs[0].context["order_number"] == "#60"
@@ -127,3 +130,28 @@ async def test_skip_resolution_passes_the_failed_step(ns, make_hub):
     statuses = [(s["step"], s["status"]) for s in hist["steps"]]
     assert ("post_sales_order", "failed") in statuses and ("post_sales_order", "skipped") in statuses
     assert sales_orders(ns.url) == []
+
+
+async def test_a_repeat_starts_the_workflow_the_stopped_process_never_started(ns, wms, make_hub):
+    """The row was committed, then the process stopped before the workflow started (a hand-off cancelled
+    by a shutdown): the vendor's retry must start it, not be answered as a duplicate and dropped."""
+    import asyncio
+
+    from retailconnect.flows.order_to_cash import order_workflow_id
+    from retailconnect.flows.steps import state
+
+    hub = await make_hub(ns.url, wms.url)
+    order = make_order(31, email="c31@example.com")
+    wf = order_workflow_id("acme", order.channel, order.ref(order.channel) or order.number)
+    created, _, _ = await asyncio.to_thread(
+        state.record_order, hub.services.store, wf, tenant="acme", channel=order.channel,
+        external_id=order.ref(order.channel) or order.number, order=order, correlation_id="c31",
+    )  # fmt: skip
+    assert created and await hub.services.engine.status(wf) is None
+    res = await hub.capture_order(order, tenant="acme", correlation_id="c31")
+    assert res.status == "accepted" and res.workflow_id == wf
+    await wait_for(lambda: ns_eid(wf) in _by_eid(ns.url), 30)
+    again = await hub.capture_order(order, tenant="acme", correlation_id="c31")
+    assert again.status == "duplicate"
+    await asyncio.sleep(0.5)
+    assert _by_eid(ns.url)[ns_eid(wf)]["created_count"] == 1
