@@ -118,13 +118,14 @@ async def _throughput(store_url: str, dbos_url: str | None, n: int) -> dict[str,
     try:
         await _capture_all(hub, 20, 900_000, 20)  # warm-up: caches, connections
         await _wait_posted(sim.url, 20, 60)
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.process_time()
         ids = await _capture_all(hub, n, 1, 20)
         done = await _wait_posted(sim.url, n + 20, 600)
-        elapsed = done - t0
+        elapsed, cpu = done - t0, time.process_time() - cpu0
         posted = len(_sales_orders(sim.url)) - 20
         return {"orders": n, "posted": posted, "elapsed_s": round(elapsed, 2),
-                "flows_per_s": round(posted / elapsed, 1), "workflows": len(set(ids))}  # fmt: skip
+                "flows_per_s": round(posted / elapsed, 1), "workflows": len(set(ids)),
+                "hub_cpu_ms_per_order": round(1000 * cpu / max(1, posted), 1)}  # fmt: skip
     finally:
         await hub.stop()
         sim.stop()
@@ -193,22 +194,28 @@ async def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", dest="json_path")
     ap.add_argument("--skip-postgres", action="store_true")
+    ap.add_argument("--only", choices=["sqlite", "postgres", "burst"], help="run one part (profiling)")
     args = ap.parse_args()
     n_tp = 200 if args.quick else 1000
     n_burst = 1000 if args.quick else 5000
     out: dict[str, Any] = {"quick": args.quick}
     with tempfile.TemporaryDirectory() as d:
-        out["sqlite"] = await _throughput(f"sqlite:///{d}/tp.db", None, n_tp)
-        print("sqlite", out["sqlite"], flush=True)
-        if not args.skip_postgres:
+        if args.only in (None, "sqlite"):
+            out["sqlite"] = await _throughput(f"sqlite:///{d}/tp.db", None, n_tp)
+            print("sqlite", out["sqlite"], flush=True)
+        if not args.skip_postgres and args.only in (None, "postgres"):
             url, drop = _pg_database()
             try:
                 out["postgres"] = await _throughput(url, url, n_tp)
             finally:
                 drop()
             print("postgres", out["postgres"], flush=True)
-        out["burst"] = await _burst(f"sqlite:///{d}/burst.db", n_burst, 50.0)
-        print("burst", out["burst"], flush=True)
+        if args.only in (None, "burst"):
+            out["burst"] = await _burst(f"sqlite:///{d}/burst.db", n_burst, 50.0)
+            print("burst", out["burst"], flush=True)
+    if "burst" not in out:
+        print(json.dumps(out, indent=2))
+        return
     b = out["burst"]
     out["targets_met"] = {
         "max_erp_rps<=limit": b["max_erp_rps"] <= b["erp_limit_rps"],

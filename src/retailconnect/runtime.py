@@ -284,6 +284,8 @@ class Hub:
                 concurrency_limit=cfg.concurrency_limit,
                 transport=transport,
                 timeout=cfg.timeout_s,
+                # the flows know from the order's state whether they posted before: no GET per upsert
+                probe_upserts=False,
                 settings=dict(cfg.settings)
                 | {
                     k: v

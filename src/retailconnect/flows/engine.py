@@ -61,6 +61,30 @@ def dbos_url_for(store_url: str) -> str:
     return store_url.replace("postgresql+psycopg://", "postgresql://")
 
 
+def sqlite_system_engine(url: str, pool_size: int) -> sa.Engine:
+    """The DBOS system database on SQLite, as DBOS builds it (IMMEDIATE transactions, long busy timeout,
+    foreign keys) but in WAL mode with ``synchronous=NORMAL``, like the store. DBOS's own SQLite engine
+    keeps the rollback journal: every step record then takes the file's exclusive lock against readers
+    and waits out SQLite's busy back-off (sleeps of up to 100 ms), which capped a worker at ~10 flows/s.
+    WAL + NORMAL survives a killed process (a power loss may lose the last commits, as for the store)."""
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=pool_size,
+        max_overflow=pool_size,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = "IMMEDIATE"
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+    return engine
+
+
 def workflow(name: str) -> Callable[[F], F]:
     """Register an async function as a durable workflow under a stable name."""
     return cast("Callable[[F], F]", DBOS.workflow(name=name))
@@ -191,6 +215,7 @@ class Engine:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._queues: dict[str, dict[str, Any]] = {}
+        self._sys_engine: sa.Engine | None = None
         self.launched = False
         self.recovered: list[str] = []
 
@@ -207,6 +232,9 @@ class Engine:
             "log_level": self.log_level,
             "sys_db_pool_size": self.sys_db_pool_size,
         }
+        if self.system_database_url.startswith("sqlite"):
+            self._sys_engine = sqlite_system_engine(self.system_database_url, self.sys_db_pool_size)
+            config["system_database_engine"] = self._sys_engine
         DBOS(config=config)
         if not listen:
             DBOS.listen_queues([])
@@ -227,6 +255,9 @@ class Engine:
         if self.launched:
             DBOS.destroy(destroy_registry=False)
             self.launched = False
+        if self._sys_engine is not None:
+            self._sys_engine.dispose()
+            self._sys_engine = None
 
     # -- queues ----------------------------------------------------------------------------------
     def register_queue(

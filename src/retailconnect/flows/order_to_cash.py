@@ -172,9 +172,12 @@ async def order_to_cash(wf: str, tenant: str, correlation_id: str | None = None)
     async def _record() -> list[dict[str, Any]]:
         """Binding, posted flag (taking the facts that waited for it) and order.accepted
         (with a deterministic event id, so a replayed step publishes the same event)."""
-        if erp_id:
-            await asyncio.to_thread(svc.bindings.bind, "order", erp.system, str(order.id), erp_id)
-        row = await asyncio.to_thread(state.mark_posted, svc.store, wf, erp_id)
+
+        def bind(c: Any) -> None:
+            if erp_id:
+                svc.bindings.bind("order", erp.system, str(order.id), erp_id, conn=c)
+
+        row = await asyncio.to_thread(state.mark_posted, svc.store, wf, erp_id, bind=bind)
         event = make_event(
             "order.accepted",
             source=svc.source,

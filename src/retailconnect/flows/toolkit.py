@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from retailconnect.errors import FlowError, RetailConnectError, StoreError
+from retailconnect.store.exception_queue import exceptions_table
 
 from . import engine
 from .services import FlowServices, current
@@ -93,6 +94,9 @@ class FlowContext:
     correlation_id: str | None = None
     kind: str = "order"
     business: dict[str, Any] = field(default_factory=dict)  # order_number, customer, amount, systems
+    # operator decisions (step -> retry | skip) for this run of the workflow, read once: a decision is
+    # only ever made while the workflow is parked, and the run that follows builds a new context
+    decisions: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def services(self) -> FlowServices:
@@ -100,6 +104,18 @@ class FlowContext:
 
 
 # -- history ------------------------------------------------------------------------------------------
+
+
+def _decisions(svc: FlowServices, workflow_id: str) -> dict[str, str]:
+    """The latest resolution per failed step of this workflow (one query per workflow run)."""
+    t = exceptions_table
+    with svc.store.connect() as c:
+        rows = c.execute(
+            sa.select(t.c.failed_step, t.c.resolution)
+            .where(t.c.workflow_id == workflow_id, t.c.status == "resolved")
+            .order_by(t.c.id)
+        ).all()
+    return {str(step): str(res) for step, res in rows if step and res}
 
 
 def _history_final(
@@ -225,8 +241,9 @@ async def checkpoint(
     async def _body() -> dict[str, Any]:
         svc = current()
         sid = engine.step_id()
-        decision = await asyncio.to_thread(svc.exceptions.decision, ctx.workflow_id, name)
-        if decision == "skip":
+        if ctx.decisions is None:
+            ctx.decisions = await asyncio.to_thread(_decisions, svc, ctx.workflow_id)
+        if ctx.decisions.get(name) == "skip":
             now = datetime.now(UTC)
             await asyncio.to_thread(
                 _history_final, svc, ctx, name, None, now, 0, "skipped", "skipped by operator"

@@ -3,7 +3,11 @@
 No duplicates: every create is an upsert by external id (``PUT /record/v1/{type}/eid:{externalId}``),
 so a retry after a timeout updates the record the first attempt made instead of creating a second.
 NetSuite answers an upsert with 204 and a ``Location`` header whatever happened, so ``created`` is
-decided by a ``GET .../eid:{externalId}`` made once before the first attempt (404 -> created). Record
+decided by a ``GET .../eid:{externalId}`` made once before the first attempt (404 -> created). That GET
+costs a request against the account's limits; callers that know from their own records whether they
+posted before (the flows keep the binding and the order's posted flag) build the client with
+``probe_upserts=False``: the PUT alone is made, the id comes from its ``Location``, and ``created`` is
+then ``True`` meaning "not known to exist" (exactly-once rests on the external id, not on the probe). Record
 transforms (sales order -> item fulfilment / return authorisation) are not upserts: each attempt first
 looks the target up by external id and only transforms when it is absent, so a retried transform whose
 first attempt did commit returns the existing record.
@@ -126,8 +130,10 @@ class NetSuiteClient:
         settings: dict[str, Any] | None = None,
         item_cache_ttl_s: float = 300.0,
         event_hooks: dict[str, list[Any]] | None = None,
+        probe_upserts: bool = True,
     ) -> None:
         self.account_id = account_id
+        self.probe_upserts = probe_upserts
         self.settings = dict(settings or {})
         self._configured_limit = concurrency_limit
         self._limiter: Limiter | None = limiter
@@ -292,7 +298,7 @@ class NetSuiteClient:
         context: dict[str, Any],
         replace: str | None = None,
     ) -> ErpPostResult:
-        existing = await self._exists(record_type, external_id)
+        existing = await self._exists(record_type, external_id) if self.probe_upserts else None
         params = {"replace": replace} if replace else None
         resp = await self._request(
             "PUT",

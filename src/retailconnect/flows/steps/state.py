@@ -10,6 +10,7 @@ deterministic, so none is lost or doubled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +98,29 @@ def record_order(
     than the one kept, or the fact is new."""
     now = datetime.now(UTC)
     order_json = order.model_dump(mode="json") if order is not None else None
+    first = _insert_new(
+        store,
+        dict(
+            workflow_id=workflow_id,
+            tenant=tenant,
+            channel=channel,
+            external_id=external_id,
+            order_number=order.number if order else None,
+            order_id=str(order.id) if order else None,
+            order_json=order_json,
+            order_updated_at=order.updated_at if order else None,
+            status="received",
+            posted=False,
+            cancelled=bool(fact and fact.get("type") == "cancelled"),
+            paid=bool(fact and fact.get("type") == "paid"),
+            pending=[fact] if fact else [],
+            correlation_id=correlation_id,
+            created_at=now,
+            updated_at=now,
+        ),
+    )
+    if first is not None:
+        return True, True, first
     for attempt in range(3):
         try:
             with store.begin() as c:
@@ -158,6 +182,26 @@ def record_order(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _insert_new(store: Any, values: dict[str, Any]) -> OrderRow | None:
+    """The common case, a first arrival: one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; None when
+    the order is already known (the caller folds the arrival in under the row's lock)."""
+    dialect = store.engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(flow_orders)
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(flow_orders)
+    else:  # pragma: no cover - the store runs on SQLite or PostgreSQL
+        return None
+    stmt = stmt.values(**values).on_conflict_do_nothing(index_elements=["workflow_id"])
+    with store.begin() as c:
+        r = c.execute(stmt.returning(*flow_orders.c)).first()
+    return None if r is None else _row(r)
+
+
 def _fact_done(r: Any, fact: dict[str, Any]) -> bool:
     t = fact.get("type")
     return (t == "cancelled" and bool(r.cancelled) and r.status == "cancelled") or (
@@ -184,18 +228,24 @@ def add_fact(store: Any, workflow_id: str, fact: dict[str, Any]) -> OrderRow | N
         return _row(_lock(c, workflow_id))
 
 
-def mark_posted(store: Any, workflow_id: str, erp_id: str | None) -> OrderRow:
-    """Posted to the ERP: set the flag and take the facts that waited for it, in one transaction."""
+def mark_posted(
+    store: Any, workflow_id: str, erp_id: str | None, *, bind: Callable[[sa.Connection], None] | None = None
+) -> OrderRow:
+    """Posted to the ERP: set the flag and take the facts that waited for it, in one transaction (with
+    ``bind(conn)``, the binding to the ERP record too). One ``UPDATE ... RETURNING``: it takes the row's
+    lock, so a fact recorded by :func:`add_fact` is either in the returned ``pending`` or sees ``posted``."""
     with store.begin() as c:
-        r = _lock(c, workflow_id)
-        c.execute(
+        if bind is not None:
+            bind(c)
+        r = c.execute(
             flow_orders.update()
             .where(flow_orders.c.workflow_id == workflow_id)
             .values(posted=True, erp_id=erp_id, status="accepted", updated_at=datetime.now(UTC))
-        )
+            .returning(*flow_orders.c)
+        ).first()
         if r is None:
             raise KeyError(workflow_id)
-        return _row(_lock(c, workflow_id))
+        return _row(r)
 
 
 def get_order_row(store: Any, workflow_id: str) -> OrderRow | None:

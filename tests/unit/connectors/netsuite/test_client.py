@@ -99,6 +99,24 @@ async def test_upsert_twice_is_one_record_created_then_updated(sim: NetSuiteSimu
     await c.aclose()
 
 
+async def test_upsert_without_probe_is_one_put_per_post_and_still_one_record(sim: NetSuiteSimulator) -> None:
+    """``probe_upserts=False`` (the hub's setting): no GET by external id before the PUT, the id from the
+    PUT's Location; a repeat is still an update of the same record, never a second one."""
+    c = make(sim, probe_upserts=False)
+    cid = await c.lookup_customer("a@x.com")
+    assert cid
+    await c.lookup_item("SKU-1")  # warm the item cache: what follows is the posting alone
+    before = len(sim.log.items("/services/rest/record"))
+    first = await c.post_sales_order(order(), external_id="shopify-2001", customer_id=cid)
+    second = await c.post_sales_order(order(), external_id="shopify-2001", customer_id=cid)
+    made = sim.log.items("/services/rest/record")[before:]
+    assert [r.method for r in made] == ["PUT", "PUT"]
+    assert first.internal_id == second.internal_id
+    [so] = sim.state.sales_orders_view()
+    assert so["created_count"] == 1 and so["updated_count"] == 1 and len(so["lines"]) == 1
+    await c.aclose()
+
+
 async def test_order_edit_replaces_lines_and_cancel_closes_them(sim: NetSuiteSimulator) -> None:
     c = make(sim)
     cid = await c.lookup_customer("a@x.com")
