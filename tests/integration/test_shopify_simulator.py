@@ -43,14 +43,45 @@ def test_cost_extension_and_throttled_shape(sim: ShopifySimulator) -> None:
     cost = ok["extensions"]["cost"]
     assert cost["requestedQueryCost"] == 1 and cost["actualQueryCost"] == 1
     assert cost["throttleStatus"]["maximumAvailable"] == 100 and cost["throttleStatus"]["restoreRate"] == 50
-    q = "query($n: Int!) { locations(first: $n) { edges { node { id name } } } }"  # 2 + 40 = 42 points
-    answers = [gql(sim, q, {"n": 40}).json() for _ in range(4)]
-    throttled = [a for a in answers if "errors" in a]
+    # mutations cost what they request (10 each): 100 points in one document empties the bucket
+    tags = " ".join(
+        f'm{i}: tagsAdd(id: "gid://shopify/Order/1", tags: ["x"]) {{ userErrors {{ message }} }}'
+        for i in range(10)
+    )
+    answers = [gql(sim, f"mutation {{ {tags} }}").json() for _ in range(2)]
+    throttled = [a for a in answers if "errors" in a and a["errors"][0].get("extensions")]
     assert throttled, answers
     err = throttled[0]["errors"][0]
     assert err["message"] == "Throttled" and err["extensions"]["code"] == "THROTTLED"
-    assert throttled[0]["extensions"]["cost"]["requestedQueryCost"] == 42
+    assert throttled[0]["extensions"]["cost"]["requestedQueryCost"] == 100
     assert throttled[0]["extensions"]["cost"]["actualQueryCost"] is None
+
+
+def test_unused_requested_cost_is_refunded() -> None:
+    """Shopify checks the requested cost before running a query and refunds what the answer did not use:
+    a connection asked for 40 nodes that returns 2 costs 2 + 2 x 1, not 2 + 40."""
+    s = ShopifySimulator({"restore_rate": 1, "maximum": 100, "access_token": "shpat_test"})
+    s.start()
+    try:
+        q = "query($n: Int!) { locations(first: $n) { edges { node { id name } } } }"
+        first = gql(s, q, {"n": 40}).json()["extensions"]["cost"]
+        n_locations = len(
+            gql(s, "{ locations(first: 50) { edges { node { id } } } }").json()["data"]["locations"]["edges"]
+        )
+        assert first["requestedQueryCost"] == 42
+        assert first["actualQueryCost"] == 2 + n_locations
+        assert first["throttleStatus"]["currentlyAvailable"] >= 100 - first["actualQueryCost"] - 1
+        # the bucket must still hold the requested cost (50) before a query runs, though it only pays 2 + 7
+        mid = "{ productVariants(first: 48) { edges { node { id } } } }"
+        answers = [gql(s, mid).json() for _ in range(10)]
+        ran = [a for a in answers if "errors" not in a]
+        assert {a["extensions"]["cost"]["actualQueryCost"] for a in ran} == {9}
+        assert len(ran) >= 4  # without the refund the second one would be throttled
+        refused = [a for a in answers if "errors" in a]
+        assert refused and refused[0]["errors"][0]["extensions"]["code"] == "THROTTLED"
+        assert refused[0]["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] < 50
+    finally:
+        s.stop()
 
 
 def test_max_cost_and_unknown_field(sim: ShopifySimulator) -> None:

@@ -184,6 +184,27 @@ async def test_fulfillment_with_tracking_lands_in_simulator(sim: ShopifySimulato
     assert exc.value.context["excess"] == {"TOTE-NAT": 4} and len(sim.state.fulfillments) == 1
 
 
+async def test_fulfil_an_order_of_more_lines_than_a_page_at_a_modest_cost(sim: ShopifySimulator) -> None:
+    """The fulfillment-order query asks for a page sized for a usual order (requested cost well under
+    Shopify's 1000 single-query cap) and follows the line items' cursor for a larger one."""
+    lines = [{"sku": "", "title": f"Engraved line {i}", "price": "5.00", "quantity": 1} for i in range(30)]
+    async with httpx.AsyncClient(base_url=sim.url) as h:
+        o = (await h.post("/_sim/orders", json={"lines": lines, "emit": False})).json()
+    c = client(sim)
+    fid = await c.post_fulfillment(
+        Shipment(
+            order_number=o["name"],
+            lines=[ShipmentLine(sku="x", quantity=1, order_line_id=str(li["id"])) for li in o["line_items"]],
+            tracking_number="T-30",
+        ),
+        order_external_id=str(o["id"]),
+    )
+    assert fid.startswith("gid://shopify/Fulfillment/")
+    assert len(sim.state.fulfillments[0]["line_items"]) == 30
+    assert c._op_cost["fulfillmentOrders"] <= 300
+    assert "fulfillmentOrderLines" in c._op_cost  # the second page of line items
+
+
 async def test_fulfil_a_line_without_sku_by_its_line_id(sim: ShopifySimulator) -> None:
     async with httpx.AsyncClient(base_url=sim.url) as h:
         o = (

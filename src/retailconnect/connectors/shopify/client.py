@@ -32,6 +32,7 @@ from .wire import QueryCost, gid, legacy_id, rest_order_from_graphql
 __all__ = ["CostBucket", "ShopifyClient"]
 
 MAX_INPUT_ITEMS = 250  # Shopify caps array inputs at 250 items
+FULFILLABLE = ("OPEN", "IN_PROGRESS", "SCHEDULED")  # fulfillment order statuses that accept a fulfillment
 
 
 class CostBucket:
@@ -272,15 +273,7 @@ class ShopifyClient:
         """Fulfil the order's open fulfillment orders for the shipment's lines, with tracking; returns the
         Fulfillment GID. Idempotent by tracking number: when the order already has a fulfillment with the
         shipment's tracking number (a retried step after a timeout), that fulfillment's id is returned."""
-        data = await self.execute(
-            _Q_FULFILLMENT_ORDERS, {"id": gid("Order", order_external_id)}, operation="fulfillmentOrders"
-        )
-        order = data.get("order")
-        if not order:
-            raise VendorRejectedError(
-                f"shopify has no order {order_external_id}",
-                context={"system": "shopify", "order": order_external_id},
-            )
+        order = await self._fulfillment_context(order_external_id)
         if shipment.tracking_number:
             for f in order.get("fulfillments") or []:
                 if any(t.get("number") == shipment.tracking_number for t in f.get("trackingInfo") or []):
@@ -295,13 +288,11 @@ class ShopifyClient:
             else:
                 by_sku[ln.sku] = by_sku.get(ln.sku, 0) + ln.quantity
         by_fo: list[dict[str, Any]] = []
-        for fo_edge in order["fulfillmentOrders"]["edges"]:
-            fo = fo_edge["node"]
-            if fo["status"] not in ("OPEN", "IN_PROGRESS", "SCHEDULED"):
+        for fo in order["fulfillmentOrders"]:
+            if fo["status"] not in FULFILLABLE:
                 continue
             items = []
-            for li_edge in fo["lineItems"]["edges"]:
-                li = li_edge["node"]
+            for li in fo["lineItems"]:
                 line = li.get("lineItem") or {}
                 remaining = int(li["remainingQuantity"])
                 lid = legacy_id(str(line.get("id") or ""))
@@ -335,6 +326,54 @@ class ShopifyClient:
         )
         user_errors(data["fulfillmentCreate"], "fulfillmentCreate", {"order": order_external_id})
         return str(data["fulfillmentCreate"]["fulfillment"]["id"])
+
+    async def _fulfillment_context(self, order_external_id: str) -> dict[str, Any]:
+        """The order's recent fulfillments (tracking numbers, for idempotency) and its fulfillment orders with
+        every line item, following both cursors. Pages are sized for a typical order (Shopify charges a
+        query's requested cost up front and refunds what the answer did not use, but the bucket must hold the
+        requested cost before the query runs, so a page asks for what an order usually has, not Shopify's 250)."""
+        oid = gid("Order", order_external_id)
+        fos: list[dict[str, Any]] = []
+        order: dict[str, Any] | None = None
+        pager = CursorPager()
+        while not pager.done:
+            data = await self.execute(
+                _Q_FULFILLMENT_ORDERS, {"id": oid, "after": pager.after}, operation="fulfillmentOrders"
+            )
+            page = data.get("order")
+            if not page:
+                raise VendorRejectedError(
+                    f"shopify has no order {order_external_id}",
+                    context={"system": "shopify", "order": order_external_id},
+                )
+            order = order or page
+            conn = page["fulfillmentOrders"]
+            for edge in conn["edges"]:
+                node = edge["node"]
+                if node["status"] in FULFILLABLE:
+                    node["lineItems"] = await self._fo_lines(node)
+                else:
+                    node["lineItems"] = []
+                fos.append(node)
+            pager.advance(conn)
+        assert order is not None
+        return {**order, "fulfillmentOrders": fos}
+
+    async def _fo_lines(self, fo: dict[str, Any]) -> list[dict[str, Any]]:
+        conn = fo["lineItems"]
+        lines = [e["node"] for e in conn["edges"]]
+        pager = CursorPager()
+        pager.advance(conn)
+        while not pager.done:
+            data = await self.execute(
+                _Q_FULFILLMENT_ORDER_LINES,
+                {"id": fo["id"], "after": pager.after},
+                operation="fulfillmentOrderLines",
+            )
+            more = (data.get("fulfillmentOrder") or {}).get("lineItems") or {"edges": [], "pageInfo": {}}
+            lines += [e["node"] for e in more["edges"]]
+            pager.advance(more)
+        return lines
 
     async def refund(self, refund: Refund, *, order_external_id: str) -> str:
         """``refundCreate``: lines by Shopify line item id (``RefundLine.order_line_id``), shipping, and a REFUND
@@ -470,14 +509,28 @@ mutation SetQuantities($input: InventorySetQuantitiesInput!) {
   }
 }"""
 
+# Requested cost 1 + (2 + 10 x 5) + (2 + 5 x (1 + 2 + 20 x 2)) = 270 points; a one-location order of four
+# lines actually costs about 20 (Shopify refunds the rest).
 _Q_FULFILLMENT_ORDERS = """
-query FulfillmentOrders($id: ID!) {
+query FulfillmentOrders($id: ID!, $after: String) {
   order(id: $id) {
     id
-    fulfillments(first: 20) { id trackingInfo(first: 5) { number } }
-    fulfillmentOrders(first: 5) {
-      edges { node { id status lineItems(first: 50) {
-        edges { node { id remainingQuantity lineItem { id sku } } } } } }
+    fulfillments(first: 10) { id trackingInfo(first: 3) { number } }
+    fulfillmentOrders(first: 5, after: $after) {
+      edges { node { id status lineItems(first: 20) {
+        edges { node { id remainingQuantity lineItem { id sku } } }
+        pageInfo { hasNextPage endCursor } } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}"""
+
+_Q_FULFILLMENT_ORDER_LINES = """
+query FulfillmentOrderLines($id: ID!, $after: String) {
+  fulfillmentOrder(id: $id) {
+    lineItems(first: 50, after: $after) {
+      edges { node { id remainingQuantity lineItem { id sku } } }
+      pageInfo { hasNextPage endCursor }
     }
   }
 }"""

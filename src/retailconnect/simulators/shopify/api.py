@@ -248,6 +248,11 @@ class _Query:
         o = self.r.s.orders.get(oid) if oid is not None else None
         return self.r.order_node(o) if o else None
 
+    def fulfillmentOrder(self, info: Any, id: str) -> dict[str, Any] | None:
+        foid = parse_gid(id, "FulfillmentOrder")
+        fo = self.r.s.fulfillment_orders.get(foid) if foid is not None else None
+        return self.r.fo_node(fo) if fo else None
+
     def orders(
         self,
         info: Any,

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from retailconnect.simulators._kit import FaultMiddleware, FaultPlan, RequestLog, RequestLogMiddleware
 
 from .api import Roots
-from .cost import Bucket, requested_cost
+from .cost import Bucket, actual_cost, requested_cost
 from .schema import build
 from .state import ShopState
 from .webhooks_out import DEFAULT_DELAYS, WebhookSender
@@ -157,7 +157,9 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
     out: dict[str, Any] = {"data": result.data}
     if result.errors:
         out["errors"] = [e.formatted for e in result.errors]
-    out["extensions"] = _cost_ext(sim, requested, requested)
+    actual = actual_cost(doc, result.data, requested)
+    sim.bucket.refund(requested - actual)  # Shopify refunds what the query did not use
+    out["extensions"] = _cost_ext(sim, requested, actual)
     return JSONResponse(out)
 
 

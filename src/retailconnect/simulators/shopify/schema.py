@@ -147,6 +147,7 @@ type Query {
   productVariants(first: Int, after: String, query: String): ProductVariantConnection!
   locations(first: Int, after: String): LocationConnection!
   order(id: ID!): Order
+  fulfillmentOrder(id: ID!): FulfillmentOrder
   orders(first: Int, after: String, query: String, sortKey: OrderSortKeys, reverse: Boolean): OrderConnection!
 }
 
