@@ -244,8 +244,8 @@ class Hub:
                     half_open_max_calls=pol.circuit.half_open_max_calls,
                     cache_ttl_s=pol.cache_ttl_s,
                 )
-                transport = GovernedTransport(governor, account)
-                guard = ErpGuard(name, account, limits, governor=governor, per_request=name not in overrides)
+                transport = None if name in overrides else GovernedTransport(governor, account)
+                guard = ErpGuard(name, account, limits, governor=governor, transport=transport)
                 self._guards[name] = guard
             client = overrides.get(name)
             if client is None:

@@ -5,6 +5,10 @@ with full-jitter exponential backoff, honouring an error's ``retry_after`` (a ve
 minimum wait. ``run_with_retry(fn, policy)`` is the one-call form::
 
     result = await run_with_retry(lambda: client.get(...), RetryPolicy(attempts=4))
+
+A ``CircuitOpenError`` is retryable for the *caller* (the flow's step waits its ``retry_after`` and tries
+again) but is not retried *inside* a vendor call: our own breaker refused the request because the vendor is
+failing, and retrying at once would only queue more requests for the next probe.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any, TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity.stop import stop_base
 
-from retailconnect.errors import RetailConnectError
+from retailconnect.errors import CircuitOpenError, RetailConnectError
 
 __all__ = ["RetryPolicy", "backoff_seconds", "is_retryable", "retry_transient", "run_with_retry"]
 
@@ -35,6 +39,10 @@ class RetryPolicy:
 
 def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, RetailConnectError) and exc.retryable
+
+
+def _retry_within_call(exc: BaseException) -> bool:
+    return is_retryable(exc) and not isinstance(exc, CircuitOpenError)
 
 
 def backoff_seconds(
@@ -66,7 +74,7 @@ def retry_transient(
     if pol.max_elapsed_s is not None:
         stop = stop | stop_after_delay(pol.max_elapsed_s)
     return AsyncRetrying(
-        retry=retry_if_exception(is_retryable),
+        retry=retry_if_exception(_retry_within_call),
         wait=_wait,
         stop=stop,
         reraise=True,

@@ -28,6 +28,8 @@ WAREHOUSE = "MAIN"
 ERP_LIMIT_RPS = 40  # what the NetSuite simulator enforces (429 above it) and the topology declares
 ERP_CONCURRENCY = 5
 CIRCUIT_RESET_S = 4.0
+CIRCUIT_FAILURE_THRESHOLD = 5  # failed ERP requests in a row that open the circuit
+CIRCUIT_HALF_OPEN_PROBES = 1  # requests let through per reset interval to see whether the ERP is back
 SAFETY_STOCK = 2
 
 # credentials of the demo systems: env var -> fresh random value per run (the simulators get the same)
@@ -124,7 +126,10 @@ policies:
       concurrency: {ERP_CONCURRENCY}
       rps: {ERP_LIMIT_RPS}
       headroom: 0.9
-      circuit: {{failure_threshold: 5, reset_after_s: {CIRCUIT_RESET_S}}}
+      circuit:
+        failure_threshold: {CIRCUIT_FAILURE_THRESHOLD}
+        reset_after_s: {CIRCUIT_RESET_S}
+        half_open_max_calls: {CIRCUIT_HALF_OPEN_PROBES}
   consumers:
     default: {{rate: "2000/second"}}
   safety_stock: {SAFETY_STOCK}
@@ -180,6 +185,8 @@ class DemoEnv:
     erp_limit_rps: int = ERP_LIMIT_RPS
     erp_concurrency: int = ERP_CONCURRENCY
     circuit_reset_s: float = CIRCUIT_RESET_S
+    circuit_failure_threshold: int = CIRCUIT_FAILURE_THRESHOLD
+    circuit_half_open_probes: int = CIRCUIT_HALF_OPEN_PROBES
     safety_stock: int = SAFETY_STOCK
     seed: int = 7
     rng: random.Random = field(default_factory=lambda: random.Random(7))

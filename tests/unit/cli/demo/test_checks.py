@@ -104,3 +104,11 @@ def test_ledger_resolves_aliases_such_as_the_channel_order_id() -> None:
     assert set(ledger.found) == {"1004"}
     assert ledger.missing == ["1005"]
     assert erp_ledger(["#1004"], [{"externalId": "order_acme_shopify_1000026"}], {"1000026": "#1004"}).ok
+
+
+def test_outage_request_allowance_is_threshold_in_flight_and_one_probe_round_per_reset() -> None:
+    from retailconnect.cli.demo.scenarios.erp_outage import request_allowance
+
+    # the full run: 5 failures open the circuit, 5 may already be on their way, 30 s / 4 s -> 8 probe rounds
+    assert request_allowance(30, failure_threshold=5, concurrency=5, reset_after_s=4.0) == 18
+    assert request_allowance(10, failure_threshold=5, concurrency=5, reset_after_s=4.0, probes=2) == 16
