@@ -1,6 +1,8 @@
-"""Scaffolding shared by the vendor simulators: request log, fault injection, running a server on a
-loopback port (in-process thread or its own process), signed webhook delivery with retries."""
+"""Scaffolding shared by the vendor simulators: request log, fault injection, the ``/_sim`` admin endpoints
+for both (:class:`SimulatorBase`), running a server on a loopback port (in-process thread or its own
+process)."""
 
+from .admin import SimulatorBase as SimulatorBase
 from .faults import FaultMiddleware as FaultMiddleware
 from .faults import FaultPlan as FaultPlan
 from .reqlog import RequestLog as RequestLog
@@ -15,6 +17,7 @@ __all__ = [
     "RequestLog",
     "RequestLogMiddleware",
     "ServerHandle",
+    "SimulatorBase",
     "free_port",
     "start_in_thread",
 ]

@@ -5,7 +5,8 @@
   orders (document numbers ``LSO-000001``...), refuses rows it cannot read, and writes
   ``ack_<name>`` into the outbound folder.
 - ``GET /drop/outbound`` lists ack files; ``GET /drop/outbound/{name}`` returns one.
-- Admin: ``GET /_sim/state/orders``, ``GET /_sim/requests``, ``POST /_sim/faults``, ``POST /_sim/reset``.
+- Admin: ``GET /_sim/state/orders``, ``POST /_sim/reset``, ``POST /_sim/process``, and the shared
+  ``/_sim/faults`` and ``/_sim/requests`` (simulators/_kit/admin.py).
 """
 
 from __future__ import annotations
@@ -24,14 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from retailconnect.simulators._kit import (
-    FaultMiddleware,
-    FaultPlan,
-    RequestLog,
-    RequestLogMiddleware,
-    start_in_thread,
-)
-from retailconnect.simulators._kit.server import ServerHandle
+from retailconnect.simulators._kit import SimulatorBase
 
 
 class LegacyState:
@@ -123,14 +117,15 @@ class LegacyState:
         return None
 
 
-class LegacyErpSimulator:
+class LegacyErpSimulator(SimulatorBase):
+    api_prefix = "/drop"
+
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__()
         s = dict(settings or {})
         self.api_key = str(s.get("api_key", "legacy-drop-key"))
         self.batch_interval_s = float(s.get("batch_interval_s", 1.0))
         self.state = LegacyState()
-        self.log = RequestLog()
-        self.faults: dict[str, FaultPlan] = {}
         self.app = self._build()
 
     def _auth(self, request: Request) -> Response | None:
@@ -180,17 +175,9 @@ class LegacyErpSimulator:
                     }
                 )
 
-        async def requests(request: Request) -> Response:
-            return JSONResponse(sim.log.summary() | {"max_rps": sim.log.max_rps("/drop")})
-
-        async def faults(request: Request) -> Response:
-            sim.faults["plan"] = FaultPlan.from_dict(await request.json())
-            return JSONResponse({"ok": True})
-
         async def reset(request: Request) -> Response:
             sim.state = LegacyState()
-            sim.log.clear()
-            sim.faults.pop("plan", None)
+            sim.reset_admin()
             return JSONResponse({"ok": True})
 
         async def process_now(request: Request) -> Response:
@@ -214,20 +201,13 @@ class LegacyErpSimulator:
                 Route("/drop/outbound", list_outbound),
                 Route("/drop/outbound/{name}", get_outbound),
                 Route("/_sim/state/orders", state_orders),
-                Route("/_sim/requests", requests),
-                Route("/_sim/faults", faults, methods=["POST"]),
+                *sim.admin_routes(),
                 Route("/_sim/reset", reset, methods=["POST"]),
                 Route("/_sim/process", process_now, methods=["POST"]),
             ],
             lifespan=lifespan,
         )
-        app = FaultMiddleware(
-            app, self.faults, error_body=lambda status: {"error": f"{status} drop unavailable"}
-        )
-        return RequestLogMiddleware(app, self.log)
-
-    def start(self, port: int | None = None) -> ServerHandle:
-        return start_in_thread(self.app, port)
+        return self.wrap(app, lambda status: {"error": f"{status} drop unavailable"})
 
 
 def create_app(settings: dict[str, Any] | None = None) -> Any:

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from retailconnect.simulators._kit import FaultMiddleware, FaultPlan, RequestLog, RequestLogMiddleware
+from retailconnect.simulators._kit import FaultPlan, SimulatorBase
 
 from . import suiteql
 from .problems import SimError, error_body, ns_error
@@ -114,15 +114,16 @@ async def _reply(send: Send, status: int, body: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": raw})
 
 
-class NetSuiteSimulator:
+class NetSuiteSimulator(SimulatorBase):
     """``NetSuiteSimulator(settings)``: ``.app`` (ASGI), ``.state``, ``.log``; ``.start()`` runs it on a
     loopback port in a thread and returns the handle (``.url``)."""
 
+    api_prefix = "/services/"
+
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__()
         self.settings: dict[str, Any] = {**DEFAULTS, **(settings or {})}
         self.state = NetSuiteState(self.settings)
-        self.log = RequestLog()
-        self.faults: dict[str, FaultPlan] = {}
         self.in_flight = 0
         self.max_in_flight = 0
         self.rejected_concurrency = 0
@@ -147,9 +148,7 @@ class NetSuiteSimulator:
                 self.record,
                 methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             ),
-            Route("/_sim/faults", self.set_faults, methods=["POST", "DELETE"]),
-            Route("/_sim/faults", self.get_faults, methods=["GET"]),
-            Route("/_sim/requests", self.requests, methods=["GET"]),
+            *self.admin_routes(),
             Route("/_sim/items", self.add_items, methods=["POST"]),
             Route("/_sim/customers", self.add_customers, methods=["POST"]),
             Route("/_sim/settings", self.update_settings, methods=["POST"]),
@@ -157,32 +156,12 @@ class NetSuiteSimulator:
             Route("/_sim/state/{rtype}", self.records_state, methods=["GET"]),
             Route("/_sim/reset", self.reset, methods=["POST"]),
         ]
-        inner: ASGIApp = Starlette(routes=routes)
-        inner = FaultMiddleware(inner, self.faults, error_body=lambda status: error_body(status))
-        inner = Governor(inner, self)
-        self.app: ASGIApp = RequestLogMiddleware(inner, self.log)
-        self.handle: Any = None
-
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self, port: int | None = None) -> Any:
-        from retailconnect.simulators._kit import start_in_thread
-
-        self.handle = start_in_thread(self.app, port=port)
-        return self.handle
-
-    @property
-    def url(self) -> str:
-        return str(self.handle.url)
-
-    def stop(self) -> None:
-        if self.handle is not None:
-            self.handle.stop()
+        # NetSuite's governance outside the faults: injected latency is time in flight
+        self.app: ASGIApp = self.wrap(
+            Starlette(routes=routes), error_body, around_faults=lambda app: Governor(app, self)
+        )
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _extra(self) -> dict[str, Any]:
-        plan = self.faults.get("plan")
-        return dict(plan.extra) if plan else {}
-
     def _auth(self, request: Request) -> Response | None:
         if not self.settings.get("verify_signatures", True):
             return None
@@ -214,7 +193,7 @@ class NetSuiteSimulator:
 
     async def _maybe_hang(self, method: str, path: str) -> None:
         """Fault ``hang_after_commit``: the write is done, the answer comes too late (client timeout)."""
-        spec = self._extra().get("hang_after_commit")
+        spec = self.fault_extra().get("hang_after_commit")
         if not isinstance(spec, dict):
             return
         if spec.get("method", method) != method or spec.get("path_contains", "") not in path:
@@ -307,7 +286,7 @@ class NetSuiteSimulator:
             rtype = parts[0]
             if rtype not in RECORD_TYPES:
                 raise SimError(404, "INVALID_PARAMETER", f"Record type '{rtype}' does not exist.")
-            extra = self._extra()
+            extra = self.fault_extra()
             if len(parts) == 1 and method == "POST":
                 rid = self.state.create(rtype, await self._body(request), extra)
                 await self._maybe_hang(method, request.url.path)
@@ -371,40 +350,25 @@ class NetSuiteSimulator:
         return out
 
     # -- admin -----------------------------------------------------------------------------------
-    async def set_faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.faults.pop("plan", None)
-            return JSONResponse({"ok": True})
-        data = await request.json()
-        self.faults["plan"] = FaultPlan.from_dict(data)
-        self._hangs_done.clear()
-        return JSONResponse(self.faults["plan"].as_dict())
+    def on_faults(self, plan: FaultPlan | None) -> None:
+        self._hangs_done.clear()  # a new plan's hang_after_commit counts afresh
 
-    async def get_faults(self, request: Request) -> Response:
-        plan = self.faults.get("plan")
-        return JSONResponse(plan.as_dict() if plan else {})
-
-    def summary(self) -> dict[str, Any]:
-        items = self.log.items()
+    def requests_summary(self) -> dict[str, Any]:
         by_status: dict[str, int] = {}
-        for r in items:
+        for r in self.log.items():
             by_status[str(r.status)] = by_status.get(str(r.status), 0) + 1
         return {
-            **self.log.summary(),
+            **super().requests_summary(),
             "max_in_flight_governed": self.max_in_flight,
             "concurrency_limit": self.settings.get("concurrency_limit"),
             "rejected_concurrency": self.rejected_concurrency,
             "rejected_rate": self.rejected_rate,
             "rejected_auth": self.rejected_auth,
-            "max_rps": self.log.max_rps("/services/"),
             "by_status": by_status,
         }
 
-    async def requests(self, request: Request) -> Response:
-        out = self.summary()
-        if request.query_params.get("items") in ("1", "true"):
-            out["items"] = [r.as_dict() for r in self.log.items()]
-        return JSONResponse(out)
+    def summary(self) -> dict[str, Any]:
+        return self.requests_summary()
 
     async def add_items(self, request: Request) -> Response:
         data = await request.json()
@@ -437,8 +401,7 @@ class NetSuiteSimulator:
 
     async def reset(self, request: Request) -> Response:
         self.state.reset()
-        self.log.clear()
-        self.faults.pop("plan", None)
+        self.reset_admin()
         self.max_in_flight = self.in_flight
         self.rejected_concurrency = self.rejected_rate = self.rejected_auth = 0
         self.auth_failures.clear()

@@ -15,7 +15,7 @@ import itertools
 import json
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from retailconnect.simulators._kit import FaultMiddleware, FaultPlan, RequestLog, RequestLogMiddleware
+from retailconnect.simulators._kit import SimulatorBase
 
 from .webhooks_out import WebhookSender
 
@@ -60,11 +60,21 @@ def problem(status: int, title: str, detail: str, code: str) -> JSONResponse:
     )  # fmt: skip
 
 
-class WmsSimulator:
+def unprocessable(detail: str, code: str = "invalid_request") -> JSONResponse:
+    return problem(422, "Unprocessable Entity", detail, code)
+
+
+def _fault_body(status: int) -> dict[str, Any]:
+    return {"type": "about:blank", "title": "Simulated failure", "status": status,
+            "detail": f"simulated HTTP {status}", "code": "simulated"}  # fmt: skip
+
+
+class WmsSimulator(SimulatorBase):
+    api_prefix = "/v1/"
+
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__()
         self.settings: dict[str, Any] = {**DEFAULTS, **(settings or {})}
-        self.log = RequestLog()
-        self.faults: dict[str, FaultPlan] = {}
         self._seq = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.sender: WebhookSender | None = None
@@ -74,9 +84,8 @@ class WmsSimulator:
             Route("/v1/fulfillment-requests/{ref:path}", self.get_fulfillment, methods=["GET"]),
             Route("/v1/fulfillment-requests/{ref:path}", self.cancel_fulfillment, methods=["DELETE"]),
             Route("/v1/returns", self.create_return, methods=["POST"]),
+            *self.admin_routes(),
             Route("/_sim/webhooks", self.set_webhook, methods=["POST"]),
-            Route("/_sim/faults", self.set_faults, methods=["POST", "DELETE"]),
-            Route("/_sim/requests", self.requests, methods=["GET"]),
             Route("/_sim/settings", self.update_settings, methods=["POST"]),
             Route("/_sim/fulfillment-requests/{id}/ship", self.ship_now, methods=["POST"]),
             Route("/_sim/movements", self.one_movement, methods=["POST"]),
@@ -86,15 +95,7 @@ class WmsSimulator:
             Route("/_sim/state/{kind}", self.state_view, methods=["GET"]),
             Route("/_sim/reset", self.reset, methods=["POST"]),
         ]
-        inner: ASGIApp = Starlette(routes=routes, lifespan=self._lifespan)
-        inner = FaultMiddleware(
-            inner,
-            self.faults,
-            error_body=lambda s: {"type": "about:blank", "title": "Simulated failure", "status": s,
-                                  "detail": f"simulated HTTP {s}", "code": "simulated"},
-        )  # fmt: skip
-        self.app: ASGIApp = RequestLogMiddleware(inner, self.log)
-        self.handle: Any = None
+        self.app: ASGIApp = self.wrap(Starlette(routes=routes, lifespan=self._lifespan), _fault_body)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Any) -> AsyncIterator[None]:
@@ -114,21 +115,6 @@ class WmsSimulator:
         self.events: list[dict[str, Any]] = []
         self.movement_run: dict[str, Any] = {}
 
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self, port: int | None = None) -> Any:
-        from retailconnect.simulators._kit import start_in_thread
-
-        self.handle = start_in_thread(self.app, port=port)
-        return self.handle
-
-    @property
-    def url(self) -> str:
-        return str(self.handle.url)
-
-    def stop(self) -> None:
-        if self.handle is not None:
-            self.handle.stop()
-
     # -- helpers ---------------------------------------------------------------------------------
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -144,17 +130,13 @@ class WmsSimulator:
             )
         return self.sender
 
-    def _extra(self) -> dict[str, Any]:
-        plan = self.faults.get("plan")
-        return dict(plan.extra) if plan else {}
-
     async def _emit(self, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         event = {"id": f"evt_{next(self._seq):08d}_{random.getrandbits(32):08x}", "type": event_type,
                  "occurred_at": _now(), "warehouse": self.settings["warehouse"], "data": data}  # fmt: skip
         self.events.append(event)
         url = self.settings.get("webhook_url")
         if url:
-            forge = bool(self._extra().get("forge_signatures"))
+            forge = bool(self.fault_extra().get("forge_signatures"))
             self._spawn(self._sender().send(url, event, self.settings["warehouse"], forge=forge))
         return event
 
@@ -179,54 +161,65 @@ class WmsSimulator:
             return self.fulfillments.get(fid) if fid else None
         return self.fulfillments.get(ref)
 
-    @staticmethod
-    def _digest(body: dict[str, Any]) -> str:
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    async def _create_body(self, request: Request) -> tuple[dict[str, Any] | None, Response | None]:
+        """Auth, a JSON object body with ``external_id`` and ``lines``: (body, None) or (None, the problem)."""
+        denied = self._auth(request)
+        if denied:
+            return None, denied
+        body, bad = await self._json(request)
+        if bad or body is None:
+            return None, bad or problem(400, "Bad Request", "empty body", "invalid_json")
+        ext, lines = body.get("external_id"), body.get("lines")
+        if not isinstance(ext, str) or not ext or not isinstance(lines, list) or not lines:
+            return None, unprocessable("external_id and lines are required")
+        return body, None
+
+    def _create_once(
+        self,
+        records: dict[str, dict[str, Any]],
+        by_external: dict[str, str],
+        body: dict[str, Any],
+        prefix: str,
+        status: str,
+    ) -> tuple[dict[str, Any], Response | None]:
+        """Idempotent on ``external_id``: the same body again answers the record made first (200, ``repeats``
+        counted); a different body under the same external id is refused. Returns (record, the answer for a
+        repeat or a refusal, None when the record is new)."""
+        ext = str(body["external_id"])
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        if ext in by_external:
+            rec = records[by_external[ext]]
+            if rec["_digest"] != digest:
+                return rec, unprocessable(
+                    "external_id reused with a different body", "idempotency_key_reused"
+                )
+            rec["repeats"] += 1
+            return rec, JSONResponse(self._public(rec), status_code=200)
+        rid = f"{prefix}-{next(self._seq):06d}"
+        rec = {"id": rid, "external_id": ext, "status": status, "created_at": _now(), "request": body,
+               "repeats": 0, "_digest": digest}  # fmt: skip
+        records[rid] = rec
+        by_external[ext] = rid
+        return rec, None
 
     # -- contract endpoints ------------------------------------------------------------------------
     async def create_fulfillment(self, request: Request) -> Response:
-        denied = self._auth(request)
-        if denied:
-            return denied
-        body, bad = await self._json(request)
-        if bad or body is None:
-            return bad or problem(400, "Bad Request", "empty body", "invalid_json")
-        ext = body.get("external_id")
-        lines = body.get("lines")
-        if not isinstance(ext, str) or not ext or not isinstance(lines, list) or not lines:
-            return problem(
-                422, "Unprocessable Entity", "external_id and lines are required", "invalid_request"
-            )
+        body, refused = await self._create_body(request)
+        if body is None:
+            return refused or unprocessable("empty body")
         key = request.headers.get("idempotency-key")
-        if key and key != ext:
-            return problem(
-                422, "Unprocessable Entity", "Idempotency-Key must equal external_id", "invalid_request"
-            )
-        unknown = set(self._extra().get("unknown_skus") or []) & {str(ln.get("sku")) for ln in lines}
+        if key and key != body["external_id"]:
+            return unprocessable("Idempotency-Key must equal external_id")
+        skus = {str(ln.get("sku")) for ln in body["lines"]}
+        unknown = set(self.fault_extra().get("unknown_skus") or []) & skus
         if unknown:
-            return problem(
-                422, "Unprocessable Entity", f"unknown SKU {', '.join(sorted(unknown))}", "unknown_sku"
-            )
-        digest = self._digest(body)
-        if ext in self.by_external:
-            fr = self.fulfillments[self.by_external[ext]]
-            if fr["_digest"] != digest:
-                return problem(
-                    422,
-                    "Unprocessable Entity",
-                    "external_id reused with a different body",
-                    "idempotency_key_reused",
-                )
-            fr["repeats"] += 1
-            return JSONResponse(self._public(fr), status_code=200)
-        fid = f"FR-{next(self._seq):06d}"
-        fr = {"id": fid, "external_id": ext, "status": "accepted", "created_at": _now(), "request": body,
-              "repeats": 0, "_digest": digest}  # fmt: skip
-        self.fulfillments[fid] = fr
-        self.by_external[ext] = fid
+            return unprocessable(f"unknown SKU {', '.join(sorted(unknown))}", "unknown_sku")
+        fr, answered = self._create_once(self.fulfillments, self.by_external, body, "FR", "accepted")
+        if answered is not None:
+            return answered
         delay = self.settings.get("ship_delay_s")
         if delay is not None and float(delay) >= 0:
-            self._spawn(self._ship_later(fid, float(delay)))
+            self._spawn(self._ship_later(fr["id"], float(delay)))
         return JSONResponse(self._public(fr), status_code=201)
 
     @staticmethod
@@ -255,42 +248,15 @@ class WmsSimulator:
         return JSONResponse(self._public(fr))
 
     async def create_return(self, request: Request) -> Response:
-        denied = self._auth(request)
-        if denied:
-            return denied
-        body, bad = await self._json(request)
-        if bad or body is None:
-            return bad or problem(400, "Bad Request", "empty body", "invalid_json")
-        ext = body.get("external_id")
-        if not isinstance(ext, str) or not ext or not body.get("lines"):
-            return problem(
-                422, "Unprocessable Entity", "external_id and lines are required", "invalid_request"
-            )
-        digest = self._digest(body)
-        if ext in self.returns_by_external:
-            rt = self.returns[self.returns_by_external[ext]]
-            if rt["_digest"] != digest:
-                return problem(
-                    422,
-                    "Unprocessable Entity",
-                    "external_id reused with a different body",
-                    "idempotency_key_reused",
-                )
-            return JSONResponse(self._public(rt), status_code=200)
-        rid = f"RT-{next(self._seq):06d}"
-        rt = {
-            "id": rid,
-            "external_id": ext,
-            "status": "expected",
-            "created_at": _now(),
-            "request": body,
-            "_digest": digest,
-        }
-        self.returns[rid] = rt
-        self.returns_by_external[ext] = rid
+        body, refused = await self._create_body(request)
+        if body is None:
+            return refused or unprocessable("empty body")
+        rt, answered = self._create_once(self.returns, self.returns_by_external, body, "RT", "expected")
+        if answered is not None:
+            return answered
         auto = self.settings.get("auto_inspect_s")
         if auto is not None:
-            self._spawn(self._inspect_later(rid, float(auto)))
+            self._spawn(self._inspect_later(rt["id"], float(auto)))
         return JSONResponse(self._public(rt), status_code=201)
 
     # -- behaviour -----------------------------------------------------------------------------------
@@ -396,13 +362,6 @@ class WmsSimulator:
             self.sender = None
         return JSONResponse({"url": self.settings["webhook_url"]})
 
-    async def set_faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.faults.pop("plan", None)
-            return JSONResponse({"ok": True})
-        self.faults["plan"] = FaultPlan.from_dict(await request.json())
-        return JSONResponse(self.faults["plan"].as_dict())
-
     async def update_settings(self, request: Request) -> Response:
         data = await request.json()
         self.settings.update({k: v for k, v in data.items() if k in DEFAULTS and k != "api_key"})
@@ -412,17 +371,16 @@ class WmsSimulator:
             {k: v for k, v in self.settings.items() if k not in ("api_key", "webhook_secret")}
         )
 
-    async def requests(self, request: Request) -> Response:
-        out: dict[str, Any] = {**self.log.summary(), "max_rps": self.log.max_rps("/v1/")}
+    def requests_summary(self) -> dict[str, Any]:
         deliveries = self.sender.records if self.sender else []
-        out["webhooks"] = {
-            "sent": len(deliveries),
-            "delivered": sum(1 for d in deliveries if d.delivered),
-            "attempts": sum(d.attempts for d in deliveries),
+        return {
+            **super().requests_summary(),
+            "webhooks": {
+                "sent": len(deliveries),
+                "delivered": sum(1 for d in deliveries if d.delivered),
+                "attempts": sum(d.attempts for d in deliveries),
+            },
         }
-        if request.query_params.get("items") in ("1", "true"):
-            out["items"] = [r.as_dict() for r in self.log.items()]
-        return JSONResponse(out)
 
     async def ship_now(self, request: Request) -> Response:
         event = await self._ship(request.path_params["id"])
@@ -475,27 +433,26 @@ class WmsSimulator:
 
     async def state_view(self, request: Request) -> Response:
         kind = request.path_params["kind"]
-        views: dict[str, Any] = {
-            "fulfillment_requests": [
+        views: dict[str, Callable[[], Any]] = {  # built only when asked (the demo polls some of them)
+            "fulfillment_requests": lambda: [
                 {**self._public(f), "request": f["request"]} for f in self.fulfillments.values()
             ],
-            "returns": [{**self._public(r), "request": r["request"]} for r in self.returns.values()],
-            "shipments": self.shipments,
-            "movements": self.movements,
-            "events": self.events,
-            "webhooks": [d.as_dict() for d in (self.sender.records if self.sender else [])],
-            "movement_run": self.movement_run,
+            "returns": lambda: [{**self._public(r), "request": r["request"]} for r in self.returns.values()],
+            "shipments": lambda: self.shipments,
+            "movements": lambda: self.movements,
+            "events": lambda: self.events,
+            "webhooks": lambda: [d.as_dict() for d in (self.sender.records if self.sender else [])],
+            "movement_run": lambda: self.movement_run,
         }
         if kind not in views:
             return JSONResponse({"error": f"unknown state {kind}", "have": sorted(views)}, status_code=404)
-        return JSONResponse(views[kind])
+        return JSONResponse(views[kind]())
 
     async def reset(self, request: Request) -> Response:
         for t in list(self._tasks):
             t.cancel()
         self.reset_state()
-        self.log.clear()
-        self.faults.pop("plan", None)
+        self.reset_admin()
         if self.sender:
             self.sender.records.clear()
         return JSONResponse({"ok": True})
