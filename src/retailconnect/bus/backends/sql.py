@@ -17,13 +17,16 @@ import asyncio
 import functools
 import logging
 import math
+import threading
 import time
 import uuid
+import weakref
+import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -53,9 +56,26 @@ from ..api import (
 from ..consumer import Delivery, Dispatcher, StreamDispatcher
 from ..outbox import Outbox
 
-__all__ = ["SqlBus", "SqlOutbox", "event_rows", "insert_events"]
+__all__ = ["SqlBus", "SqlOutbox", "event_params", "event_rows", "insert_event_params", "insert_events"]
 
 log = logging.getLogger(__name__)
+
+
+_ROWS_PER_INSERT = 250  # 2,000 parameters per statement (SQLite allows 32,766)
+_COLS = ("dedupe_key", "event_id", "type", "subject", "part", "target_group", "published_at", "envelope")
+
+
+def event_params(events: Sequence[tuple[CloudEvent, str]], now: float | None = None) -> list[tuple[Any, ...]]:
+    """``bus_events`` rows as DB-API parameter tuples in ``_COLS`` order (the publish hot path)."""
+    ts = time.time() if now is None else now
+    crc = zlib.crc32
+    out = []
+    for e, env in events:
+        eid = e.id
+        subj = e.subject
+        part = crc((subj if subj is not None else eid).encode()) % PARTITIONS
+        out.append((eid, eid, e.type, subj, part, None, ts, env))
+    return out
 
 
 def event_rows(events: Sequence[tuple[CloudEvent, str]], now: float | None = None) -> list[dict[str, Any]]:
@@ -83,27 +103,55 @@ def _insert(dialect: str) -> Any:
 
 def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Append to the log inside ``conn``'s transaction; an id already in the log is skipped."""
-    if not rows:
+    insert_event_params(conn, [tuple(r[c] for c in _COLS) for r in rows])
+
+
+def insert_event_params(conn: Connection, params: list[tuple[Any, ...]]) -> None:
+    """``insert_events`` for rows already in ``_COLS`` order (see ``event_params``)."""
+    if not params:
         return
-    dialect = conn.dialect.name
-    # Straight to the DB-API executemany: SQLAlchemy's per-row overhead dominated publishing.
-    cols = ("dedupe_key", "event_id", "type", "subject", "part", "target_group", "published_at", "envelope")
-    params = [tuple(r[c] for c in cols) for r in rows]
-    names = ", ".join(f'"{c}"' for c in cols)
-    if dialect == "postgresql":
-        marks = ", ".join(["%s"] * len(cols))
-        sql = f"INSERT INTO bus_events ({names}) VALUES ({marks}) ON CONFLICT (dedupe_key) DO NOTHING"
-    else:
-        marks = ", ".join(["?"] * len(cols))
-        sql = f"INSERT OR IGNORE INTO bus_events ({names}) VALUES ({marks})"
-    conn.exec_driver_sql(sql, params)
-    if dialect == "postgresql":
-        conn.execute(sa.text("SELECT pg_notify('retailconnect_bus', '')"))
+    names = ", ".join(f'"{c}"' for c in _COLS)
+    if conn.dialect.name == "postgresql":
+        # Straight to the DB-API executemany: SQLAlchemy's per-row overhead dominated publishing.
+        marks = ", ".join(["%s"] * len(_COLS))
+        conn.exec_driver_sql(
+            f"INSERT INTO bus_events ({names}) VALUES ({marks}) ON CONFLICT (dedupe_key) DO NOTHING", params
+        )
+        conn.exec_driver_sql("SELECT pg_notify('retailconnect_bus', '')")
+        return
+    # Several rows per statement rather than executemany: Python's sqlite3 releases and re-takes the
+    # GIL around every statement step, and while the event loop is busy each re-take can wait the
+    # switch interval (5 ms), so a step per row stalled the publishing thread behind the consumer.
+    one = "(" + ", ".join(["?"] * len(_COLS)) + ")"
+    dbcur = conn.connection.cursor()
+    try:
+        for i in range(0, len(params), _ROWS_PER_INSERT):
+            chunk = params[i : i + _ROWS_PER_INSERT]
+            dbcur.execute(
+                f"INSERT OR IGNORE INTO bus_events ({names}) VALUES {', '.join([one] * len(chunk))}",
+                [v for row in chunk for v in row],
+            )
+    finally:
+        dbcur.close()
 
 
 def _like(pattern: str) -> str:
     """An over-approximating SQL LIKE for a type pattern (prefilter only)."""
     return pattern.replace("_", "\\_").replace(">", "%").replace("*", "%")
+
+
+_BUSY = object()
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(engine: Engine) -> threading.Lock:
+    """One lock per engine, shared by every bus on it (tests and tools open several)."""
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(engine)
+        if lock is None:
+            lock = _WRITE_LOCKS[engine] = threading.Lock()
+        return lock
 
 
 class SqlOutbox(Outbox):
@@ -139,14 +187,86 @@ class SqlBus(EventBus):
         self._started = False
         self._wakers: set[asyncio.Event] = set()
         self._outbox = SqlOutbox(self)
+        self._write_lock = _write_lock(engine) if self.dialect == "sqlite" else None
+        self._mark = "%s" if self.dialect == "postgresql" else "?"
+        db = engine.url.database
+        self._inline_ok = self.dialect == "sqlite" and bool(db) and db != ":memory:"
+        self._inline_conn: Connection | None = None
+        self._inline_pragmas: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     # ---------------------------------------------------------------- plumbing
-    async def _db(self, fn: Callable[[Connection], Any]) -> Any:
+    async def _db(self, fn: Callable[[Connection], Any], *, write: bool = True, inline: bool = False) -> Any:
+        """Run ``fn`` in one transaction on a worker thread.
+
+        On SQLite, transactions that write take a per-database lock first: SQLite has one writer at
+        a time, and a writer that finds the database locked waits in SQLite's busy handler, which
+        sleeps in steps of up to 100 ms instead of waking when the lock is free (publishes and
+        consumer commits queued behind each other that way). Other processes and the store's own
+        transactions still meet the busy timeout, as before.
+
+        ``inline`` (the consumer round, on a SQLite file): run on the event loop's thread when the
+        database is free at once (no busy wait) and fall back to the worker thread otherwise. A
+        round is a few milliseconds of SQLite work; on a worker thread its row-by-row fetch paid a
+        GIL hand-over per row, each of which can wait the interpreter's switch interval (5 ms)
+        while the loop is busy dispatching."""
+        if inline and self._inline_ok:
+            if self._inline_conn is None:
+                self._inline_conn = await asyncio.to_thread(self._open_inline)
+            res = self._try_inline(self._inline_conn, fn, write)
+            if res is not _BUSY:
+                await asyncio.sleep(0)  # let other tasks run, as an awaited thread call would
+                return res
+        lock = self._write_lock if write else None
+
         def run() -> Any:
-            with self.engine.begin() as conn:
+            if lock is None:
+                with self.engine.begin() as conn:
+                    return fn(conn)
+            with lock, self.engine.begin() as conn:
                 return fn(conn)
 
         return await asyncio.to_thread(run)
+
+    def _open_inline(self) -> Connection:
+        conn = self.engine.connect()
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        busy = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+        ckpt = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        # Set for each inline call and restored after it: the connection is the pool's.
+        self._inline_pragmas = (
+            (
+                "PRAGMA busy_timeout=0",
+                "PRAGMA wal_autocheckpoint=0",  # checkpoints (an fsync) stay on the worker threads
+            ),
+            (f"PRAGMA busy_timeout={int(busy)}", f"PRAGMA wal_autocheckpoint={int(ckpt)}"),
+        )
+        conn.commit()
+        return conn
+
+    def _try_inline(self, conn: Connection, fn: Callable[[Connection], Any], write: bool) -> Any:
+        lock = self._write_lock if write else None
+        if lock is not None and not lock.acquire(blocking=False):
+            return _BUSY
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        enter, leave = self._inline_pragmas
+        try:
+            for p in enter:
+                raw.execute(p)
+            try:
+                with conn.begin():
+                    return fn(conn)
+            except sa.exc.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    return _BUSY
+                raise
+            finally:
+                for p in leave:
+                    raw.execute(p)
+        finally:
+            if lock is not None:
+                lock.release()
 
     def _wake_all(self) -> None:
         for w in self._wakers:
@@ -161,6 +281,9 @@ class SqlBus(EventBus):
 
     async def close(self) -> None:
         await super().close()
+        if self._inline_conn is not None:
+            self._inline_conn.close()
+            self._inline_conn = None
         if self._owns_engine:
             self.engine.dispose()
 
@@ -171,8 +294,8 @@ class SqlBus(EventBus):
     # ---------------------------------------------------------------- publish
     async def _publish(self, events: Sequence[tuple[CloudEvent, str]]) -> None:
         await self.start()
-        rows = event_rows(events)
-        await self._db(lambda c: insert_events(c, rows))
+        params = event_params(events)
+        await self._db(lambda c: insert_event_params(c, params))
         self._wake_all()
 
     # ---------------------------------------------------------------- subscribe
@@ -276,7 +399,7 @@ class SqlBus(EventBus):
         q = sa.select(t.dead).order_by(t.dead.c.id).limit(limit)
         if group:
             q = q.where(t.dead.c.group_name == group)
-        rows = await self._db(lambda c: c.execute(q).all())
+        rows = await self._db(lambda c: c.execute(q).all(), write=False)
         return [self._dead_from_row(r) for r in rows]
 
     async def get_dead(self, id: str) -> DeadLetter:
@@ -285,7 +408,9 @@ class SqlBus(EventBus):
             key = int(id)
         except ValueError:
             raise InputError(f"dead-letter id must be a number here, got {id!r}") from None
-        row = await self._db(lambda c: c.execute(sa.select(t.dead).where(t.dead.c.id == key)).first())
+        row = await self._db(
+            lambda c: c.execute(sa.select(t.dead).where(t.dead.c.id == key)).first(), write=False
+        )
         if row is None:
             raise NotFoundError(f"no dead letter {id!r}", context={"id": id})
         return self._dead_from_row(row)
@@ -390,7 +515,7 @@ class SqlBus(EventBus):
                 upper = rows[-1][0]
             return sorted(out[:limit])
 
-        rows = await self._db(run)
+        rows = await self._db(run, write=False)
         return [(o, decode_event(e)) for o, e in rows]
 
     async def _fill_stats(self, st: BusStats) -> None:
@@ -412,12 +537,19 @@ class SqlBus(EventBus):
             dead = int(c.execute(sa.select(sa.func.count()).select_from(t.dead)).scalar() or 0)
             return lag, dead
 
-        lag, dead = await self._db(run)
+        lag, dead = await self._db(run, write=False)
         st.dead_letters = dead
         for g, (p, n) in lag.items():
             gs = st.groups.setdefault(g, GroupStats(g))
             gs.pattern = gs.pattern or p
             gs.lag = n
+
+
+class _CursorRow(NamedTuple):
+    part: int
+    offset: int
+    epoch: int
+    owner: str | None
 
 
 @dataclass
@@ -591,65 +723,63 @@ class SqlSubscription(Subscription):
         commits: list[tuple[int, int, int]],
         clear: list[int],
         snapshot: dict[int, tuple[int, int]] | None,
-    ) -> tuple[list[Any], list[Any], dict[int, int]]:
-        g = t.cursors.c.group_name == self.group
-        if commits:
-            lease_until = time.time() + self.bus.lease_seconds
-            for p, epoch, cur in commits:
-                c.execute(
-                    sa.update(t.cursors)
-                    .where(
-                        g, t.cursors.c.part == p, t.cursors.c.owner == self.member, t.cursors.c.epoch == epoch
-                    )
-                    .values(offset=cur, lease_until=lease_until)
+    ) -> tuple[list[_CursorRow], list[Any], dict[int, int]]:
+        # The consumer's hot loop, so straight through the DB-API cursor inside ``c``'s transaction
+        # (SQLAlchemy's statement building and result wrapping cost more than the queries here).
+        m = self.bus._mark
+        g = self.group
+        dbcur = c.connection.cursor()
+        try:
+            if commits:
+                lease_until = time.time() + self.bus.lease_seconds
+                dbcur.executemany(
+                    f'UPDATE bus_cursors SET "offset" = {m}, lease_until = {m} '
+                    f"WHERE group_name = {m} AND part = {m} AND owner = {m} AND epoch = {m}",
+                    [(cur, lease_until, g, p, self.member, epoch) for p, epoch, cur in commits],
                 )
-        if clear:
-            c.execute(
-                sa.delete(t.attempts).where(
-                    t.attempts.c.group_name == self.group, t.attempts.c.event_offset.in_(clear)
+            for i in range(0, len(clear), 500):
+                chunk = clear[i : i + 500]
+                dbcur.execute(
+                    f"DELETE FROM bus_attempts WHERE group_name = {m} "
+                    f"AND event_offset IN ({', '.join([m] * len(chunk))})",
+                    [g, *chunk],
                 )
+            dbcur.execute(
+                f'SELECT part, "offset", epoch, owner FROM bus_cursors WHERE group_name = {m}', (g,)
             )
-        cur_rows = c.execute(
-            sa.select(t.cursors.c.part, t.cursors.c.offset, t.cursors.c.epoch, t.cursors.c.owner).where(g)
-        ).all()
-        rows: list[Any] = []
-        prior: dict[int, int] = {}
-        if snapshot:
-            live = {r.part: r for r in cur_rows if r.owner == self.member}
-            pos = {p: rp for p, (ep, rp) in snapshot.items() if p in live and live[p].epoch == ep}
-            if pos:
-                # Straight through the DB-API cursor (the hot read). ``part + 0`` keeps the planners
-                # on the offset (primary key) range scan, in order, stopping at LIMIT; an index on
-                # part would mean OR-of-ranges plus a sort of everything unread.
-                mark = "%s" if self.bus.dialect == "postgresql" else "?"
-                ors = " OR ".join(f'(part + 0 = {mark} AND "offset" > {mark})' for _ in pos)
-                sql = (
-                    'SELECT part, "offset", type, target_group, envelope, published_at FROM bus_events '
-                    f'WHERE "offset" > {mark} AND ({ors}) ORDER BY "offset" LIMIT {mark}'
-                )
-                params: list[Any] = [min(pos.values())]
-                for p, rp in pos.items():
-                    params += [p, rp]
-                params.append(self.options.batch)
-                dbcur = c.connection.cursor()
-                try:
+            cur_rows = [_CursorRow(*r) for r in dbcur.fetchall()]
+            rows: list[Any] = []
+            prior: dict[int, int] = {}
+            if snapshot:
+                live = {r.part: r for r in cur_rows if r.owner == self.member}
+                pos = {p: rp for p, (ep, rp) in snapshot.items() if p in live and live[p].epoch == ep}
+                if pos:
+                    # ``part + 0`` keeps the planners on the offset (primary key) range scan, in
+                    # order, stopping at LIMIT; an index on part would mean OR-of-ranges plus a sort
+                    # of everything unread.
+                    ors = " OR ".join(f'(part + 0 = {m} AND "offset" > {m})' for _ in pos)
+                    sql = (
+                        'SELECT part, "offset", type, target_group, envelope, published_at FROM bus_events '
+                        f'WHERE "offset" > {m} AND ({ors}) ORDER BY "offset" LIMIT {m}'
+                    )
+                    params: list[Any] = [min(pos.values())]
+                    for p, rp in pos.items():
+                        params += [p, rp]
+                    params.append(self.options.batch)
                     dbcur.execute(sql, params)
                     rows = list(dbcur.fetchall())
-                finally:
-                    dbcur.close()
-                if rows:
-                    prior = dict(
-                        c.execute(
-                            sa.select(t.attempts.c.event_offset, t.attempts.c.attempts).where(
-                                t.attempts.c.group_name == self.group,
-                                t.attempts.c.event_offset >= rows[0][1],
-                                t.attempts.c.event_offset <= rows[-1][1],
-                            )
-                        ).all()
-                    )
-        return list(cur_rows), rows, prior
+                    if rows:
+                        dbcur.execute(
+                            f"SELECT event_offset, attempts FROM bus_attempts WHERE group_name = {m} "
+                            f"AND event_offset >= {m} AND event_offset <= {m}",
+                            (g, rows[0][1], rows[-1][1]),
+                        )
+                        prior = dict(dbcur.fetchall())
+        finally:
+            dbcur.close()
+        return cur_rows, rows, prior
 
-    def _apply_cursors(self, cur_rows: list[Any]) -> set[int]:
+    def _apply_cursors(self, cur_rows: list[_CursorRow]) -> set[int]:
         """Sync partition state with the cursor rows; return partitions reset (or new) this round."""
         reset: set[int] = set()
         seen: set[int] = set()
@@ -685,7 +815,9 @@ class SqlSubscription(Subscription):
                 snapshot = {p: (st.epoch, st.read_pos) for p, st in self.parts.items()} if room else None
                 try:
                     cur_rows, rows, prior = await bus._db(
-                        functools.partial(self._round, commits=commits, clear=clear, snapshot=snapshot)
+                        functools.partial(self._round, commits=commits, clear=clear, snapshot=snapshot),
+                        write=bool(commits or clear),
+                        inline=True,
                     )
                 except Exception as exc:  # database away (restart, network): keep trying
                     log.warning("bus consumer %s: database round failed (%r); retrying", g, exc)
