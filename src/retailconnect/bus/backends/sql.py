@@ -563,6 +563,7 @@ class _Part:
     gen: int = 0
     order: deque[int] = field(default_factory=deque)  # offsets read and not yet committed
     finished: set[int] = field(default_factory=set)
+    token: tuple[int, int] = (-1, -1)  # (part, gen), handed to each delivery
 
 
 class SqlSubscription(Subscription):
@@ -574,6 +575,7 @@ class SqlSubscription(Subscription):
         self.handler = handler
         self.member = uuid.uuid4().hex[:16]
         self.rx = compile_pattern(opts.pattern)
+        self._wanted: dict[str, bool] = {}  # event type -> matches the pattern (types are few)
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
         self.parts: dict[int, _Part] = {}
@@ -792,7 +794,12 @@ class SqlSubscription(Subscription):
             if st is None or st.epoch != r.epoch:
                 self._gen += 1
                 self.parts[r.part] = _Part(
-                    epoch=r.epoch, cursor=r.offset, read_pos=r.offset, gen=self._gen, committed=r.offset
+                    epoch=r.epoch,
+                    cursor=r.offset,
+                    read_pos=r.offset,
+                    gen=self._gen,
+                    committed=r.offset,
+                    token=(r.part, self._gen),
                 )
                 reset.add(r.part)
         for p in set(self.parts) - seen:
@@ -830,18 +837,22 @@ class SqlSubscription(Subscription):
                         done_st.committed = cur
                 reset = self._apply_cursors(cur_rows)
                 deliveries: list[Delivery] = []
+                wanted = self._wanted
                 for part, off, typ, tgt, env, pub in rows:
                     st = self.parts.get(part)
                     if st is None or part in reset or off <= st.read_pos:
                         continue
                     st.read_pos = off
                     st.order.append(off)
-                    if (tgt is not None and tgt != g) or not self.rx.match(typ):
+                    ok = wanted.get(typ)
+                    if ok is None:
+                        if len(wanted) > 4096:
+                            wanted.clear()
+                        ok = wanted[typ] = self.rx.match(typ) is not None
+                    if (tgt is not None and tgt != g) or not ok:
                         st.finished.add(off)
                         continue
-                    deliveries.append(
-                        Delivery(decode_event(env), off, pub, prior.get(off, 0), (part, st.gen))
-                    )
+                    deliveries.append(Delivery(decode_event(env), off, pub, prior.get(off, 0), st.token))
                 if deliveries:
                     if self.batched:
                         for d in await self.dispatcher.run(deliveries):
