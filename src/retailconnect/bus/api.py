@@ -42,6 +42,7 @@ __all__ = [
     "EventBus",
     "GroupStats",
     "Handler",
+    "HandlerTimeout",
     "ReplayResult",
     "Subscription",
     "SubscriptionOptions",
@@ -219,6 +220,7 @@ class SubscriptionOptions:
     concurrency: int = 16
     batch: int = 256
     batch_handler: bool = False
+    handler_timeout: float | None = None  # seconds; a call still running then counts as a failure
 
     def __post_init__(self) -> None:
         validate_pattern(self.pattern)
@@ -230,6 +232,13 @@ class SubscriptionOptions:
             raise InputError("concurrency and batch must be >= 1")
         if not (0 <= self.backoff[0] <= self.backoff[1]):
             raise InputError("backoff must be (base, max) with 0 <= base <= max")
+        if self.handler_timeout is not None and not self.handler_timeout > 0:
+            raise InputError("handler_timeout must be > 0 seconds (or None for no limit)")
+
+
+class HandlerTimeout(TimeoutError):
+    """A handler call outlived its subscription's ``handler_timeout``: it was cancelled and the
+    delivery counts as a failed attempt (retried, then dead-lettered with this as the error)."""
 
 
 @dataclass(slots=True)
@@ -412,9 +421,16 @@ class EventBus(abc.ABC):
         backoff: tuple[float, float] = (0.05, 5.0),
         concurrency: int = 16,
         batch: int = 256,
+        handler_timeout: float | None = None,
     ) -> Subscription:
-        """Deliver events whose type matches ``pattern`` to ``handler`` as consumer group ``group``."""
-        opts = SubscriptionOptions(pattern, group, max_attempts, backoff, concurrency, batch, False)
+        """Deliver events whose type matches ``pattern`` to ``handler`` as consumer group ``group``.
+
+        ``handler_timeout`` (seconds): a call still running then is cancelled and counts as a failed
+        attempt (``HandlerTimeout``), so a hung handler is retried, then dead-lettered; only its own
+        key waits meanwhile. It cannot interrupt a handler that blocks the event loop itself."""
+        opts = SubscriptionOptions(
+            pattern, group, max_attempts, backoff, concurrency, batch, False, handler_timeout
+        )
         return self._track(self._subscribe(opts, handler))
 
     def subscribe_batch(
@@ -426,10 +442,12 @@ class EventBus(abc.ABC):
         max_attempts: int = 5,
         backoff: tuple[float, float] = (0.05, 5.0),
         batch: int = 256,
+        handler_timeout: float | None = None,
     ) -> Subscription:
         """Like ``subscribe`` but the handler gets a list (up to ``batch`` events, publish order, keys
-        mixed). A raise retries the whole list; after ``max_attempts`` each event is dead-lettered."""
-        opts = SubscriptionOptions(pattern, group, max_attempts, backoff, 1, batch, True)
+        mixed). A raise (or ``handler_timeout``) retries the whole list; after ``max_attempts`` each
+        event is dead-lettered."""
+        opts = SubscriptionOptions(pattern, group, max_attempts, backoff, 1, batch, True, handler_timeout)
         return self._track(self._subscribe(opts, handler))
 
     def _track(self, sub: Subscription) -> Subscription:

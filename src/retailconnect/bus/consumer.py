@@ -20,6 +20,7 @@ from retailconnect.canonical.event import CloudEvent
 
 from .api import (
     GroupStats,
+    HandlerTimeout,
     LatencyRecorder,
     SubscriptionOptions,
     backoff_delay,
@@ -68,6 +69,7 @@ class Dispatcher:
         self.on_done = on_done
         self.stopping = stopping
         self.sem = asyncio.Semaphore(opts.concurrency)
+        self.timeout = opts.handler_timeout
 
     async def run(self, batch: list[Delivery]) -> list[Delivery]:
         if not batch:
@@ -111,7 +113,10 @@ class Dispatcher:
             attempt = d.attempts + 1
             self.counters.delivered += 1
             try:
-                await self.handler(d.event)
+                if self.timeout is None:
+                    await self.handler(d.event)
+                else:
+                    await self._call_with_timeout(d.event)
             except Exception as exc:
                 d.attempts = attempt
                 if attempt >= self.opts.max_attempts:
@@ -139,7 +144,10 @@ class Dispatcher:
             attempt = attempts + 1
             self.counters.delivered += len(batch)
             try:
-                await self.handler(events)
+                if self.timeout is None:
+                    await self.handler(events)
+                else:
+                    await self._call_with_timeout(events)
             except Exception as exc:
                 attempts = attempt
                 for d in batch:
@@ -157,6 +165,19 @@ class Dispatcher:
             for d in batch:
                 await self._ack(d)
             return
+
+    async def _call_with_timeout(self, arg: Any) -> None:
+        assert self.timeout is not None
+        cm = asyncio.timeout(self.timeout)
+        try:
+            async with cm:
+                await self.handler(arg)
+        except TimeoutError:
+            if cm.expired():
+                raise HandlerTimeout(
+                    f"handler {self.name} did not finish within {self.timeout:g} s (cancelled)"
+                ) from None
+            raise  # the handler's own TimeoutError
 
     async def _interrupted(self, delay: float) -> bool:
         try:

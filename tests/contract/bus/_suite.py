@@ -177,6 +177,34 @@ class BusContract:
         assert st.groups["picky"].dead_lettered == 1
         await sub.stop()
 
+    async def test_hung_handler_times_out_retries_then_dead_letters_without_blocking(self, env: Env) -> None:
+        attempts: list[str] = []
+        done: list[str] = []
+
+        async def handler(e: CloudEvent) -> None:
+            if e.subject == "stuck" and isinstance(e.data, dict) and e.data.get("n") == 0:
+                attempts.append(e.id)
+                await asyncio.sleep(3600)  # hangs: only the timeout gets it out
+            done.append(f"{e.subject}:{e.data['n'] if isinstance(e.data, dict) else '?'}")
+
+        sub = env.bus.subscribe(
+            "order.*", "hangs", handler, max_attempts=2, backoff=(0.01, 0.02), handler_timeout=0.3
+        )
+        hung = ev(subject="stuck", n=0)
+        await env.bus.publish_many(
+            [hung, ev(subject="stuck", n=1)] + [ev(subject=f"ok{i}", n=i) for i in range(5)]
+        )
+        # Other keys are handled while the stuck key waits out its timeout.
+        await wait_for(lambda: sum(x.startswith("ok") for x in done) == 5, timeout=5, what="other keys")
+        assert "stuck:1" not in done
+        # Then: timed out twice (retried once), dead-lettered, and the key moves on in order.
+        await wait_for(lambda: "stuck:1" in done, timeout=10, what="the stuck key to move on")
+        assert attempts == [hung.id, hung.id]
+        dead = await env.bus.list_dead(group="hangs")
+        assert len(dead) == 1 and dead[0].event.id == hung.id and dead[0].attempts == 2
+        assert "HandlerTimeout" in dead[0].last_error and "0.3 s" in dead[0].last_error
+        await sub.stop()
+
     async def test_dead_letter_replay_goes_to_its_group_only(self, env: Env) -> None:
         fixed = False
         got: list[str] = []
