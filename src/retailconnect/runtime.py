@@ -62,6 +62,17 @@ _STOP_POOL = __import__("concurrent.futures").futures.ThreadPoolExecutor(
 )
 
 APP_VERSION = os.environ.get("RETAILCONNECT_APP_VERSION", "retailconnect-flows-1")
+# Workflows the ERP queue runs at once per ERP request allowed in flight. A workflow spends most of its
+# time outside the ERP (the store, DBOS's bookkeeping, the bus), so a queue capped at the ERP's own
+# concurrency kept 1-2 requests in flight out of 5; the guard's semaphore and the governor still cap
+# what actually reaches the ERP (its concurrency and its rate), whatever the queue runs.
+WORKFLOWS_PER_ERP_SLOT = 4
+
+
+def queue_concurrency(erp_concurrency: int) -> int:
+    return max(1, erp_concurrency) * WORKFLOWS_PER_ERP_SLOT
+
+
 ERP_KINDS = ("netsuite", "legacy_erp", "business_central", "sap_s4", "oracle_fusion")
 CHANNEL_KINDS = ("shopify", "adobe_commerce")
 ORDER_TOPICS = {
@@ -180,7 +191,9 @@ class Hub:
                 limit = await gerp.refresh_limits()
                 if limit:
                     await asyncio.to_thread(
-                        hub.engine.set_queue_concurrency, svc.erp_queue(name), gerp.guard.concurrency
+                        hub.engine.set_queue_concurrency,
+                        svc.erp_queue(name),
+                        queue_concurrency(gerp.guard.concurrency),
                     )
             hub._tasks.append(asyncio.create_task(hub._breaker_monitor(), name="rc-breaker-monitor"))
             await hub._start_inventory_sync()
@@ -193,7 +206,9 @@ class Hub:
             pol = self.topology.erp_policy(name)
             rate = max(1, math.floor(pol.rps * pol.headroom))
             self.engine.register_queue(
-                self.services.erp_queue(name), concurrency=pol.concurrency, rate=(rate, 1.0)
+                self.services.erp_queue(name),
+                concurrency=queue_concurrency(pol.concurrency),
+                rate=(rate, 1.0),
             )
             gerp.guard.breaker.on_change(self._on_breaker(name))
         if not self._erps:
@@ -368,7 +383,7 @@ class Hub:
             elif new == BreakerState.HALF_OPEN:
                 value = 1
             else:
-                value = self._guards[name].concurrency
+                value = queue_concurrency(self._guards[name].concurrency)
             log.warning("ERP %s circuit %s -> %s: queue %s concurrency %s", name, old, new, qname, value)
             with contextlib.suppress(Exception):
                 self.audit.append("erp_guard", f"circuit.{new}", f"system:{name}", {"from": str(old)})

@@ -8,6 +8,12 @@ payment) always reserves; lower tiers reserve only while the account's backlog i
 horizon (tier 2: ``horizon_s[2]``, tier 3: ``horizon_s[3]``) and otherwise back off, leaving the
 budget to tier 1 under contention.
 
+Reservations are batched per process: the callers waiting at the same moment for the same account and
+tier are served by one reservation of ``n`` consecutive slots (one ``UPDATE`` moving ``tat`` by ``n/rate``),
+made on the governor's own thread with the clock read right before the write. A slot computed from a
+clock read earlier (a caller queued behind other work in a shared thread pool) would lie in the past
+and go out at once, beside the next caller's: the window would then see more than the rate.
+
 Backends: in memory (one process), SQL (any SQLAlchemy engine; the store's ``governor_accounts`` table,
 one atomic ``UPDATE ... RETURNING`` per call) and Redis (a Lua script). Vendors that announce their limits
 at run time (NetSuite's account concurrency, Shopify's throttleStatus) update the rate with
@@ -17,6 +23,7 @@ at run time (NetSuite's account concurrency, Shopify's throttleStatus) update th
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +63,10 @@ class GovernorBackend(Protocol):
         """Reserve the next slot if the backlog is within ``horizon``: the slot time, else None."""
         ...
 
+    def reserve_many(self, key: str, now: float, horizon: float, n: int) -> list[float] | None:
+        """Reserve ``n`` consecutive slots at once (same rule): their times, else None."""
+        ...
+
     def backlog(self, key: str, now: float) -> float: ...
 
 
@@ -75,13 +86,18 @@ class MemoryGovernorBackend:
             self._rps[key] = rps
 
     def reserve(self, key: str, now: float, horizon: float) -> float | None:
+        slots = self.reserve_many(key, now, horizon, 1)
+        return None if slots is None else slots[0]
+
+    def reserve_many(self, key: str, now: float, horizon: float, n: int) -> list[float] | None:
         with self._lock:
             tat = self._tat.get(key, 0.0)
             if tat - now > horizon:
                 return None
-            slot = max(tat, now)
-            self._tat[key] = slot + 1.0 / self._rps[key]
-            return slot
+            first = max(tat, now)
+            step = 1.0 / self._rps[key]
+            self._tat[key] = first + n * step
+            return [first + i * step for i in range(n)]
 
     def backlog(self, key: str, now: float) -> float:
         with self._lock:
@@ -111,6 +127,10 @@ class SqlGovernorBackend:
             c.execute(t.update().where(t.c.key == key).values(rps=rps, updated_at=time.time()))
 
     def reserve(self, key: str, now: float, horizon: float) -> float | None:
+        slots = self.reserve_many(key, now, horizon, 1)
+        return None if slots is None else slots[0]
+
+    def reserve_many(self, key: str, now: float, horizon: float, n: int) -> list[float] | None:
         t = governor_accounts
         cond = t.c.key == key
         if horizon != float("inf"):
@@ -118,14 +138,16 @@ class SqlGovernorBackend:
         stmt = (
             t.update()
             .where(cond)
-            .values(tat=self._greatest(t.c.tat, now) + 1.0 / t.c.rps, updated_at=now)
+            .values(tat=self._greatest(t.c.tat, now) + float(n) / t.c.rps, updated_at=now)
             .returning(t.c.tat, t.c.rps)
         )
         with self.engine.begin() as c:
             row = c.execute(stmt).first()
         if row is None:
             return None
-        return float(row[0]) - 1.0 / float(row[1])
+        step = 1.0 / float(row[1])
+        first = float(row[0]) - n * step
+        return [first + i * step for i in range(n)]
 
     def backlog(self, key: str, now: float) -> float:
         t = governor_accounts
@@ -140,9 +162,10 @@ local rps = tonumber(redis.call('HGET', KEYS[1], 'rps') or ARGV[3])
 local now = tonumber(ARGV[1])
 local horizon = tonumber(ARGV[2])
 if horizon >= 0 and (tat - now) > horizon then return nil end
+local n = tonumber(ARGV[4] or '1')
 local slot = math.max(tat, now)
-redis.call('HSET', KEYS[1], 'tat', tostring(slot + 1.0 / rps))
-return tostring(slot)
+redis.call('HSET', KEYS[1], 'tat', tostring(slot + n / rps))
+return {tostring(slot), tostring(rps)}
 """
 
 
@@ -163,9 +186,16 @@ class RedisGovernorBackend:
         self._r.hset(self._prefix + key, "rps", str(rps))
 
     def reserve(self, key: str, now: float, horizon: float) -> float | None:
+        slots = self.reserve_many(key, now, horizon, 1)
+        return None if slots is None else slots[0]
+
+    def reserve_many(self, key: str, now: float, horizon: float, n: int) -> list[float] | None:
         h = -1.0 if horizon == float("inf") else horizon
-        res = self._script(keys=[self._prefix + key], args=[repr(now), repr(h), "1"])
-        return None if res is None else float(res)
+        res = self._script(keys=[self._prefix + key], args=[repr(now), repr(h), "1", str(n)])
+        if res is None:
+            return None
+        first, step = float(res[0]), 1.0 / float(res[1])
+        return [first + i * step for i in range(n)]
 
     def backlog(self, key: str, now: float) -> float:
         tat = self._r.hget(self._prefix + key, "tat")
@@ -188,6 +218,11 @@ class Governor:
         self._rates: dict[str, float] = {}
         self.waited_s: dict[int, float] = {}
         self.granted: dict[int, int] = {}
+        self.reservations = 0  # backend round trips (one per batch)
+        # callers waiting for the next batch, per (event loop, account, horizon)
+        self._waiting: dict[tuple[int, str, float], list[asyncio.Future[float | None]]] = {}
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def configure(self, key: str, rps: float) -> None:
         """Declare an account with its rate from config (the first process to declare it wins)."""
@@ -202,13 +237,56 @@ class Governor:
     def rate(self, key: str) -> float | None:
         return self._rates.get(key)
 
+    def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rc-governor")
+            return self._pool
+
+    def _reserve_now(self, key: str, horizon: float, n: int) -> list[float] | None:
+        # the clock is read here, on the governor's thread, right before the write
+        return self.backend.reserve_many(key, self._clock(), horizon, n)
+
+    async def _reserve(self, key: str, horizon: float) -> float | None:
+        """Join the batch of callers waiting for this account now; one reservation serves them all."""
+        loop = asyncio.get_running_loop()
+        bkey = (id(loop), key, horizon)
+        fut: asyncio.Future[float | None] = loop.create_future()
+        batch = self._waiting.get(bkey)
+        if batch is None:
+            batch = self._waiting[bkey] = []
+            loop.call_soon(lambda: loop.create_task(self._flush(bkey)))
+        batch.append(fut)
+        return await fut
+
+    async def _flush(self, bkey: tuple[int, str, float]) -> None:
+        batch = self._waiting.pop(bkey, [])
+        if not batch:
+            return
+        _loop, key, horizon = bkey
+        try:
+            self.reservations += 1
+            slots = await asyncio.get_running_loop().run_in_executor(
+                self._executor(), self._reserve_now, key, horizon, len(batch)
+            )
+        except BaseException as exc:
+            for f in batch:
+                if not f.done():
+                    f.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for i, f in enumerate(batch):
+            if not f.done():
+                f.set_result(None if slots is None else slots[i])
+            # a caller cancelled meanwhile leaves its slot unused: the budget errs on the safe side
+
     async def acquire(self, key: str, tier: int = 1) -> float:
         """Wait for a slot; returns the seconds waited."""
         horizon = self.horizons.get(tier, self.horizons.get(max(self.horizons), 0.5))
         started = self._clock()
         while True:
-            now = self._clock()
-            slot = await asyncio.to_thread(self.backend.reserve, key, now, horizon)
+            slot = await self._reserve(key, horizon)
             if slot is not None:
                 delay = slot - self._clock()
                 if delay > 0:
@@ -222,4 +300,9 @@ class Governor:
             await asyncio.sleep(min(1.0, max(0.02, backlog - horizon)))
 
     def stats(self) -> dict[str, Any]:
-        return {"granted": dict(self.granted), "waited_s": dict(self.waited_s), "rates": dict(self._rates)}
+        return {
+            "granted": dict(self.granted),
+            "waited_s": dict(self.waited_s),
+            "rates": dict(self._rates),
+            "reservations": self.reservations,
+        }

@@ -69,3 +69,21 @@ async def test_vendor_announced_rate_replaces_the_configured_one():
         await g.acquire("acct")
     assert time.time() - t0 < 0.5
     assert g.rate("acct") == 100.0
+
+
+async def test_callers_waiting_together_share_one_reservation_and_stay_spaced(tmp_path):
+    eng = sa.create_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    governor_accounts.metadata.create_all(eng)
+    g = Governor(SqlGovernorBackend(eng))
+    g.configure("acct", 50.0)
+    starts: list[float] = []
+
+    async def call():
+        await g.acquire("acct", 1)
+        starts.append(time.time())
+
+    await asyncio.gather(*[call() for _ in range(40)])
+    assert g.reservations < 5  # one UPDATE per batch of waiters, not one per request
+    assert _max_in_window(starts) <= 52
+    gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
+    assert sum(gaps) / len(gaps) > 0.015  # 20 ms apart on average: sends were not bunched
