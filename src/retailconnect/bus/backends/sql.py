@@ -483,6 +483,13 @@ class SqlBus(EventBus):
                 ).scalar()
                 if edge is not None:
                     n += c.execute(sa.delete(t.events).where(t.events.c.offset <= edge)).rowcount
+            if n:
+                # Attempt counts of events no longer in the log would never be cleared otherwise.
+                c.execute(
+                    sa.delete(t.attempts).where(
+                        ~sa.exists().where(t.events.c.offset == t.attempts.c.event_offset)
+                    )
+                )
             return n
 
         return int(await self._db(run))
