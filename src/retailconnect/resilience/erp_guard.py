@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -51,7 +53,11 @@ def current_tier() -> int:
 class GovernedTransport(httpx.AsyncBaseTransport):
     """An httpx transport that takes one governor slot per HTTP request (the hard vendor limit, applied
     where requests actually leave, so a connector's own retries and look-ups are counted too) and, once
-    an :class:`ErpGuard` is attached, passes every request through the guard's circuit breaker."""
+    an :class:`ErpGuard` is attached, passes every request through the guard's circuit breaker.
+
+    The governor spaces *reservations*; a busy event loop can wake several callers late at once and send
+    their requests in a bunch. So the transport also keeps the actual send times of the last second and
+    never lets more than the account's rate (rounded down) leave this process in any one-second window."""
 
     def __init__(
         self,
@@ -67,6 +73,24 @@ class GovernedTransport(httpx.AsyncBaseTransport):
         self.breaker = breaker
         self.requests = 0
         self.held_back = 0  # requests the open circuit refused before they left
+        self.paced_s = 0.0  # time spent keeping late-woken requests inside the one-second window
+        self._sent: deque[float] = deque()
+
+    async def _pace(self) -> None:
+        rate = self.governor.rate(self.account_key)
+        if not rate:
+            return
+        cap = max(1, math.floor(rate))
+        while True:
+            now = time.monotonic()
+            while self._sent and self._sent[0] <= now - 1.0:
+                self._sent.popleft()
+            if len(self._sent) < cap:
+                self._sent.append(now)
+                return
+            delay = self._sent[0] + 1.0 - now
+            self.paced_s += delay
+            await asyncio.sleep(delay)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         breaker = self.breaker
@@ -74,6 +98,7 @@ class GovernedTransport(httpx.AsyncBaseTransport):
             self.held_back += 1
             raise _held_back(breaker, request)  # do not even wait for a rate slot
         await self.governor.acquire(self.account_key, _tier.get())
+        await self._pace()
         if breaker is None:
             self.requests += 1
             return await self.inner.handle_async_request(request)

@@ -129,3 +129,30 @@ async def test_a_429_does_not_open_the_breaker_on_the_transport():
             assert (await client.get("/x")).status_code == 429
         assert str(guard.breaker.state) == "closed"
         assert (await client.get("/x")).status_code == 200
+
+
+async def test_a_stalled_loop_does_not_bunch_requests_beyond_the_rate():
+    """The governor spaces reservations at 1/rate; a loop that stalls wakes several callers at once. The
+    transport keeps the actual send times inside the rate for every one-second window."""
+    import asyncio
+    import time
+
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(time.monotonic())
+        return httpx.Response(200, json={})
+
+    gov = Governor()
+    gov.configure("ns:1", 10.0)
+    transport = GovernedTransport(gov, "ns:1", httpx.MockTransport(handler))
+
+    async def stall() -> None:
+        await asyncio.sleep(0.3)
+        time.sleep(0.6)  # the loop is busy elsewhere: every request due meanwhile wakes late
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://erp") as client:
+        await asyncio.gather(stall(), *(client.get(f"/r/{i}") for i in range(25)))
+    busiest = max(sum(1 for t in sent if s <= t < s + 1.0) for s in sent)
+    assert len(sent) == 25 and busiest <= 10, busiest
+    assert transport.paced_s > 0  # it had to hold some back
