@@ -2,7 +2,8 @@
 
 ``hub = await Hub.start(topology, role="all"|"gateway"|"worker")`` opens the store and the bus, builds a
 client per system from the topology (the ERP wrapped in its guard: breaker, account-wide governor,
-cache; its HTTP transport takes one governor slot per request), launches DBOS with an ERP queue per ERP
+cache; its HTTP transport takes one governor slot per request; every client's transport is the
+observability bundle's instrumented one, ``hub.observability``), launches DBOS with an ERP queue per ERP
 (concurrency and rate from ``policies.erp``; tiers as priorities), installs the flows' services, applies
 the batch-sync schedules and starts the breaker monitor that pauses an ERP queue while its circuit is
 open. ``role="gateway"`` enqueues workflows but runs none (it listens to no queue); ``"worker"`` and
@@ -36,11 +37,13 @@ from retailconnect.connectors._kit import (
 )
 from retailconnect.errors import ConfigError, InputError, NotFoundError
 from retailconnect.flows import ingest
+from retailconnect.flows.context import WorkflowContext
 from retailconnect.flows.engine import Engine, dbos_url_for
 from retailconnect.flows.ingest import CaptureResult, FlowExceptions
 from retailconnect.flows.scheduled import batch_jobs, batch_sync
 from retailconnect.flows.services import FlowServices, install, uninstall
 from retailconnect.flows.steps.erp import GuardedErp
+from retailconnect.observability import InstrumentedTransport, Observability
 from retailconnect.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -115,6 +118,9 @@ class Hub:
         self.availability_projection: Any = None
         self.inventory_sync: Any = None
         self._inv_targets: list[str] | None = None
+        self.observability: Observability | None = None
+        self._transports: list[InstrumentedTransport] = []
+        self._workflow_context: WorkflowContext | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -153,6 +159,8 @@ class Hub:
             RedisGovernorBackend(eng.redis_url) if eng.redis_url else SqlGovernorBackend(hub.store.engine)
         )
         governor = Governor(backend)
+        hub.observability = Observability.from_topology(topology)
+        hub.observability.attach(hub)
         hub._build_systems(governor, dict(systems or {}))
 
         dbos_url = eng.dbos_url or dbos_url_for(hub.store.url)
@@ -259,7 +267,11 @@ class Hub:
                     half_open_max_calls=pol.circuit.half_open_max_calls,
                     cache_ttl_s=pol.cache_ttl_s,
                 )
-                transport = None if name in overrides else GovernedTransport(governor, account)
+                transport = (
+                    None
+                    if name in overrides
+                    else GovernedTransport(governor, account, inner=self._instrumented(name))
+                )
                 guard = ErpGuard(name, account, limits, governor=governor, transport=transport)
                 self._guards[name] = guard
             client = overrides.get(name)
@@ -271,11 +283,34 @@ class Hub:
             if guard is not None:
                 self._erps[name] = GuardedErp(client, guard)
 
+    def _instrumented(self, name: str) -> InstrumentedTransport:
+        """The transport a client for ``name`` sends through: latency, errors and a client span per vendor
+        request into ``self.observability`` (inside a workflow, tagged with its order's correlation id)."""
+        if self.observability is None:
+            self.observability = Observability.from_topology(self.topology)
+        if self._workflow_context is None:
+            self._workflow_context = WorkflowContext(self.store)
+        t = self.observability.transport(name, context=self._workflow_context)
+        self._transports.append(t)
+        return t
+
+    def use_observability(self, obs: Observability) -> list[str]:
+        """Report the clients' vendor calls to ``obs`` from now on (the dashboard may bring its own bundle);
+        returns the systems whose transport reports there."""
+        self.observability = obs
+        for t in self._transports:
+            t.metrics = obs.metrics
+            t.tracing = obs.tracing
+        return [t.system for t in self._transports]
+
     def _client_for(self, name: str, cfg: Any, transport: Any) -> Any:
         kind = cfg.kind
         base = cfg.base_url
         if base is None:
             return None  # a simulator not started yet: the demo passes clients or base URLs
+        if kind not in ("legacy_erp", "netsuite", "shopify", "wms"):
+            return None
+        transport = transport or self._instrumented(name)
         if kind == "legacy_erp":
             from retailconnect.connectors.legacy_erp import LegacyErpClient
 
@@ -315,11 +350,18 @@ class Hub:
         if kind == "shopify":
             from retailconnect.connectors.shopify import ShopifyClient
 
-            return ShopifyClient(base, _secret(cfg, "access_token", "sim-token"), api_version=cfg.api_version)
+            return ShopifyClient(
+                base,
+                _secret(cfg, "access_token", "sim-token"),
+                api_version=cfg.api_version,
+                transport=transport,
+            )
         if kind == "wms":
             from retailconnect.connectors.wms import WmsClient
 
-            return WmsClient(base, _secret(cfg, "api_key", "sim-wms-key"), settings=dict(cfg.settings))
+            return WmsClient(
+                base, _secret(cfg, "api_key", "sim-wms-key"), settings=dict(cfg.settings), transport=transport
+            )
         return None
 
     def _channels(self) -> dict[str, ChannelSystem]:

@@ -13,20 +13,19 @@ captured or posted the order. It lives here, not in ``observability``, because i
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
+from retailconnect.flows.context import WorkflowContext
 from retailconnect.flows.tables import flow_orders
-from retailconnect.observability import HubMetrics, HubSnapshot, InstrumentedTransport, Observability
+from retailconnect.observability import HubMetrics, HubSnapshot, Observability
 
 from .views import pending_orders_from_store
 
-__all__ = ["OrderWatcher", "instrument_clients", "observability_for", "wire"]
+__all__ = ["OrderWatcher", "WorkflowContext", "instrument_clients", "observability_for", "wire"]
 
 
 def _aware(v: datetime) -> datetime:
@@ -105,8 +104,8 @@ def observability_for(hub: Any, **kw: Any) -> Observability:
 
 
 def wire(hub: Any, obs: Observability) -> Observability:
-    """Idempotent: ``hub`` as the snapshot source with the store-backed order facts, connector clients
-    instrumented, ``hub.observability`` set. ``create_dashboard_router`` calls it too, so an app that
+    """Idempotent: ``hub`` as the snapshot source with the store-backed order facts, the hub's connector
+    clients reporting to ``obs``, ``hub.observability`` set. ``create_dashboard_router`` calls it too, so an app that
     built its bundle with ``Observability.from_topology`` + ``attach`` still gets the business metrics."""
     if obs.hub is not hub or not any(isinstance(f, OrderWatcher) for f in obs.enrichers):
         topo = getattr(hub, "topology", None)
@@ -119,48 +118,11 @@ def wire(hub: Any, obs: Observability) -> Observability:
 
 
 def instrument_clients(hub: Any, obs: Observability) -> list[str]:
-    """Wrap each connector client's httpx transport with the instrumented one (latency, errors, a client
-    span, ``traceparent`` out). Connectors keep their ``httpx.AsyncClient`` in ``_http``; the cleaner
-    route is for ``runtime.Hub`` to build clients with ``transport=obs.transport(name, inner)``, after
-    which this finds nothing left to wrap. Returns the systems wrapped."""
-    wrapped = []
-    context = WorkflowContext(hub.store)
-    for name, client in dict(getattr(hub, "_systems", {}) or {}).items():
-        http = getattr(client, "_http", None)
-        if isinstance(http, httpx.AsyncClient) and not isinstance(http._transport, InstrumentedTransport):
-            http._transport = obs.transport(name, http._transport, context=context)
-            wrapped.append(name)
-    return wrapped
-
-
-class WorkflowContext:
-    """Inside a durable workflow: its id and the correlation id of the order it works for (cached)."""
-
-    def __init__(self, store: Any, size: int = 10_000) -> None:
-        self.store = store
-        self.size = size
-        self._cids: OrderedDict[str, str | None] = OrderedDict()
-
-    def __call__(self) -> dict[str, str | None]:
-        try:
-            from retailconnect.flows.engine import workflow_id
-
-            wid = workflow_id()
-        except Exception:
-            return {}
-        if not wid:
-            return {}
-        return {"workflow_id": wid, "correlation_id": self._correlation(wid)}
-
-    def _correlation(self, wid: str) -> str | None:
-        key = ":".join(wid.split(":")[:4]) if wid.startswith("order:") else wid
-        if key in self._cids:
-            return self._cids[key]
-        with self.store.engine.connect() as c:
-            cid = c.execute(
-                sa.select(flow_orders.c.correlation_id).where(flow_orders.c.workflow_id == key)
-            ).scalar()
-        self._cids[key] = cid
-        while len(self._cids) > self.size:
-            self._cids.popitem(last=False)
-        return cid
+    """Have the hub's connector clients report their vendor calls (latency, errors, a client span,
+    ``traceparent`` out) to ``obs``. ``runtime.Hub`` builds every client with an instrumented transport
+    (``Hub._client_for``); this only points those at ``obs`` when it is not the hub's own bundle. Nothing
+    inside the clients is touched. Returns the systems reporting to ``obs``."""
+    use = getattr(hub, "use_observability", None)
+    if use is None:  # not a runtime.Hub (a test double): no clients of ours to instrument
+        return []
+    return list(use(obs))

@@ -34,6 +34,7 @@ from retailconnect.errors import FlowError, RetailConnectError, StoreError
 from retailconnect.store.exception_queue import exceptions_table
 
 from . import engine
+from .context import current_correlation_id
 from .services import FlowServices, current
 from .tables import flow_steps
 
@@ -255,6 +256,8 @@ async def checkpoint(
         attempt = 0
         while True:
             attempt += 1
+            # the workflow task's own context: the vendor calls' spans name the order's correlation id
+            current_correlation_id.set(ctx.correlation_id)
             try:
                 value = await svc.run(fn)
             except (RetailConnectError, sa.exc.DBAPIError) as exc:
