@@ -42,8 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "return_outcomes": {},  # sku -> {"condition": ..., "disposition": ...}
     "default_outcome": {"condition": "new", "disposition": "restock"},
     "auto_inspect_s": None,  # inspect expected returns automatically after this many seconds
-    "webhook_retries": 5,
+    "webhook_retries": 8,
     "webhook_retry_base_s": 0.3,
+    "webhook_retry_cap_s": 5.0,
 }
 
 
@@ -127,6 +128,7 @@ class WmsSimulator(SimulatorBase):
                 self.settings["webhook_secret"],
                 retries=int(self.settings["webhook_retries"]),
                 base_s=float(self.settings["webhook_retry_base_s"]),
+                cap_s=float(self.settings["webhook_retry_cap_s"]),
             )
         return self.sender
 
@@ -365,7 +367,7 @@ class WmsSimulator(SimulatorBase):
     async def update_settings(self, request: Request) -> Response:
         data = await request.json()
         self.settings.update({k: v for k, v in data.items() if k in DEFAULTS and k != "api_key"})
-        if "webhook_secret" in data or "webhook_retries" in data:
+        if {"webhook_secret", "webhook_retries", "webhook_retry_base_s", "webhook_retry_cap_s"} & set(data):
             self.sender = None
         return JSONResponse(
             {k: v for k, v in self.settings.items() if k not in ("api_key", "webhook_secret")}

@@ -1,4 +1,6 @@
-"""Signed webhook delivery from the WMS simulator, retried on non-2xx (same event id on every retry)."""
+"""Signed webhook delivery from the WMS simulator, retried on non-2xx (same event id on every retry) with
+capped exponential backoff: 8 retries over about 25 s by default (a compressed version of what production
+senders do over hours), so a hub that is briefly overloaded still gets every event."""
 
 from __future__ import annotations
 
@@ -33,10 +35,13 @@ class DeliveryRecord:
 
 
 class WebhookSender:
-    def __init__(self, secret: str, *, retries: int = 5, base_s: float = 0.3, concurrency: int = 32) -> None:
+    def __init__(
+        self, secret: str, *, retries: int = 8, base_s: float = 0.3, cap_s: float = 5.0, concurrency: int = 32
+    ) -> None:
         self.secret = secret
         self.retries = retries
         self.base_s = base_s
+        self.cap_s = cap_s
         self.records: list[DeliveryRecord] = []
         self._sem = asyncio.Semaphore(concurrency)
         self._client: httpx.AsyncClient | None = None
@@ -74,7 +79,7 @@ class WebhookSender:
                 except httpx.HTTPError as exc:
                     rec.statuses.append(type(exc).__name__)
                 if attempt < self.retries:
-                    await asyncio.sleep(self.base_s * (2**attempt))
+                    await asyncio.sleep(min(self.cap_s, self.base_s * (2**attempt)))
         return rec
 
     async def aclose(self) -> None:

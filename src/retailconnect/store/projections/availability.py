@@ -1,6 +1,8 @@
 """The availability projection: on hand - reserved - safety stock, per SKU per location.
 
-Stock movements from the WMS are applied once each (by movement id), in one transaction per batch.
+Stock movements from the WMS are applied once each (by movement id), in one transaction per batch, in the
+order they occurred rather than the order they arrived: a cycle count delivered late keeps the picks and
+receipts made after it (migration ``inventory_0002`` records each movement's delta and the count in force).
 Order capture reserves stock; shipment consumes the reservation; cancellation releases it. When the
 source has gone quiet for longer than ``stale_after_s`` (or is marked down), the availability served is
 the last known figure minus a safety buffer, flagged ``stale``.
@@ -81,13 +83,28 @@ class AvailabilityProjection:
             return [lvl for key in changed if (lvl := self._level(c, *key)) is not None]
 
     def _apply(self, c: Connection, mv: StockMovement) -> bool:
+        """Apply one movement in the order it *occurred*, whatever the order it arrived in (webhooks are
+        not ordered): a cycle count sets the figure as of its ``occurred_at`` and keeps the movements
+        already applied that occurred after it; a movement that occurred before the count in force is
+        already inside that count; an older count than the one in force changes nothing."""
         mid = str(mv.id)
         seen = c.execute(
             sa.select(applied_movements.c.movement_id).where(applied_movements.c.movement_id == mid)
         ).first()
         if seen:
             return False
-        c.execute(applied_movements.insert().values(movement_id=mid, applied_at=datetime.now(UTC)))
+        at = mv.occurred_at.astimezone(UTC)
+        is_count = mv.kind == MovementKind.CYCLE_COUNT
+        c.execute(
+            applied_movements.insert().values(
+                movement_id=mid,
+                applied_at=datetime.now(UTC),
+                sku=mv.sku,
+                location=mv.location,
+                occurred_at=at,
+                delta=None if is_count else mv.quantity,
+            )
+        )
         row = c.execute(
             sa.select(inventory_levels).where(
                 inventory_levels.c.sku == mv.sku, inventory_levels.c.location == mv.location
@@ -95,7 +112,7 @@ class AvailabilityProjection:
         ).first()
         now = datetime.now(UTC)
         if row is None:
-            on_hand = mv.counted if mv.kind == MovementKind.CYCLE_COUNT else max(0, mv.quantity)
+            on_hand = mv.counted if is_count else max(0, mv.quantity)
             c.execute(
                 inventory_levels.insert().values(
                     sku=mv.sku,
@@ -106,19 +123,32 @@ class AvailabilityProjection:
                     source_time=mv.occurred_at,
                     updated_at=now,
                     version=1,
+                    counted_at=at if is_count else None,
                 )
             )
             return True
-        if mv.kind == MovementKind.CYCLE_COUNT:
-            on_hand = int(mv.counted or 0)
+        counted_at = _aware(row.counted_at)
+        if counted_at is not None and at <= counted_at:
+            return False  # already inside the count in force (or an older count)
+        values: dict[str, Any] = {}
+        if is_count:
+            after = c.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(applied_movements.c.delta), 0)).where(
+                    applied_movements.c.sku == mv.sku,
+                    applied_movements.c.location == mv.location,
+                    applied_movements.c.occurred_at > at,
+                    applied_movements.c.delta.is_not(None),
+                )
+            ).scalar_one()
+            values.update(on_hand=int(mv.counted or 0) + int(after), counted_at=at)
         else:
-            on_hand = row.on_hand + mv.quantity
+            values["on_hand"] = row.on_hand + mv.quantity
         src = _aware(row.source_time)
         c.execute(
             inventory_levels.update()
             .where(inventory_levels.c.sku == mv.sku, inventory_levels.c.location == mv.location)
             .values(
-                on_hand=on_hand,
+                **values,
                 source_time=max(mv.occurred_at, src) if src else mv.occurred_at,
                 updated_at=now,
                 version=row.version + 1,

@@ -17,6 +17,7 @@ inventory_levels = sa.Table(
     sa.Column("source_time", sa.DateTime(timezone=True), nullable=True),  # latest movement's occurred_at
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("counted_at", sa.DateTime(timezone=True), nullable=True),  # occurred_at of the count in force
 )
 
 applied_movements = sa.Table(
@@ -24,6 +25,11 @@ applied_movements = sa.Table(
     metadata,
     sa.Column("movement_id", sa.String(64), primary_key=True),
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sku", sa.String(255), nullable=True),
+    sa.Column("location", sa.String(80), nullable=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("delta", sa.Integer, nullable=True),  # signed quantity; None for a cycle count
+    sa.Index("ix_applied_movements_level", "sku", "location", "occurred_at"),
 )
 
 reservations = sa.Table(

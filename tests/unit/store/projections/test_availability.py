@@ -54,3 +54,27 @@ def test_stale_source_serves_last_figure_minus_buffer(proj: AvailabilityProjecti
     proj.apply_movements([mv("S", 1)])
     fresh = proj.get("S")
     assert fresh is not None and not fresh.stale and fresh.available == 10
+
+
+def test_a_cycle_count_that_arrives_late_keeps_the_movements_that_happened_after_it(
+    proj: AvailabilityProjection,
+) -> None:
+    """Webhooks arrive out of order: a count taken at t0 can be delivered after picks and receipts made at
+    t1..t3. The count sets the figure *as of t0*; what happened after it stays applied (and a movement made
+    before the count, delivered after it, is already inside the count)."""
+    t0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    at = [t0 + timedelta(seconds=s) for s in range(5)]
+    count = mv("A", kind=MovementKind.CYCLE_COUNT, counted=100, occurred_at=at[1])
+    proj.apply_movements([mv("A", -1, MovementKind.PICK, occurred_at=at[2])])
+    proj.apply_movements([mv("A", 5, occurred_at=at[3])])
+    proj.apply_movements([count])
+    assert proj.get("A").on_hand == 104  # type: ignore[union-attr]  # 100 at t1, +5 -1 after
+    proj.apply_movements([mv("A", -1, MovementKind.PICK, occurred_at=at[4])])
+    proj.apply_movements([mv("A", 7, occurred_at=at[0])])  # before the count: already counted
+    assert proj.get("A").on_hand == 103  # type: ignore[union-attr]
+    older = mv("A", kind=MovementKind.CYCLE_COUNT, counted=50, occurred_at=at[0])
+    proj.apply_movements([older])  # superseded by the later count
+    assert proj.get("A").on_hand == 103  # type: ignore[union-attr]
+    newer = mv("A", kind=MovementKind.CYCLE_COUNT, counted=80, occurred_at=at[3] + timedelta(milliseconds=1))
+    proj.apply_movements([newer])  # only the pick at t4 happened after it
+    assert proj.get("A").on_hand == 79  # type: ignore[union-attr]

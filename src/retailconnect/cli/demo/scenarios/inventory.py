@@ -108,6 +108,13 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
             if sku is not None and sku in SKUS:
                 updates.setdefault(sku, []).append((parse_ts(u["updated_at"]), int(u["available"])))
         lags, unmatched = inventory_lags(expected, updates)
+        # the WMS's own delivery log: a movement it never got through to the hub cannot reach Shopify
+        ids = {m["movement_id"] for m in movements}
+        events = {e["id"]: e for e in await env.wms.state("events") if e["type"] == "stock.movement"}
+        ours = {eid for eid, e in events.items() if e["data"].get("movement_id") in ids}
+        deliveries = [d for d in await env.wms.state("webhooks") if d["event_id"] in ours]
+        undelivered = [d for d in deliveries if not d["delivered"]]
+        out.figures["movement_webhooks_undelivered"] = len(undelivered)
         p50, p99 = percentile(lags, 50), percentile(lags, 99)
         out.figures.update(
             movements=len(movements),
@@ -121,6 +128,12 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
             "Shopify shows the WMS's stock (minus safety stock) for every SKU",
             ok,
             ", ".join(f"{s}: {shown.get(s)} vs {final[s]}" for s in SKUS),
+        )
+        out.check(
+            "the WMS delivered every movement to the hub (its webhook delivery log)",
+            len(deliveries) == len(ours) and not undelivered,
+            f"{len(deliveries) - len(undelivered)}/{len(ours)} delivered"
+            + (f"; failed attempts: {[d['statuses'] for d in undelivered[:3]]}" if undelivered else ""),
         )
         out.check(
             "every movement reached Shopify",
