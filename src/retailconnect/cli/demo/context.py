@@ -31,6 +31,7 @@ CIRCUIT_RESET_S = 4.0
 CIRCUIT_FAILURE_THRESHOLD = 5  # failed ERP requests in a row that open the circuit
 CIRCUIT_HALF_OPEN_PROBES = 1  # requests let through per reset interval to see whether the ERP is back
 SAFETY_STOCK = 2
+GIFT_CARD_SKU = "GIFT-CARD"  # NetSuite's non-inventory item for gift cards sold on the storefront
 
 # credentials of the demo systems: env var -> fresh random value per run (the simulators get the same)
 SECRET_ENV = [
@@ -46,12 +47,13 @@ SECRET_ENV = [
 ]
 
 
-def order_spec(rng: random.Random) -> dict[str, Any]:
+def order_spec(rng: random.Random, *, gift_cards: bool = True) -> dict[str, Any]:
     """One storefront order of the demo's mix: 1-4 catalogue lines, some discounted (per line or for the
     whole order), taxes added or included, shipping charged or free, several presentment currencies.
 
-    Gift-card lines (no SKU) are left out: the hub has no ERP item for them yet and parks such orders on
-    the exception queue (see the exceptions scenario for that path)."""
+    About one order in ten also sells a digital gift card: a Shopify line with ``gift_card: true``, no SKU,
+    untaxed and not shipped. The topology maps it to NetSuite's non-inventory item ``GIFT-CARD``
+    (``gift_card_sku``); the WMS never sees it."""
     from retailconnect.simulators.shopify.state import DEFAULT_CATALOG
 
     skus = [v["sku"] for p in DEFAULT_CATALOG for v in p["variants"]]
@@ -61,6 +63,10 @@ def order_spec(rng: random.Random) -> dict[str, Any]:
         if rng.random() < 0.25:
             line["discount"] = f"{rng.randint(1, 5)}.00"
         lines.append(line)
+    if rng.random() < 0.1 and gift_cards:
+        lines.append(
+            {"sku": "", "title": "Digital gift card", "price": "25.00", "quantity": 1, "gift_card": True}
+        )
     included = rng.random() < 0.35
     return {
         "lines": lines,
@@ -93,6 +99,7 @@ systems:
     location_map: {{{WAREHOUSE}: Main Warehouse}}
     settings:
       simulator: {{maximum: 10000, restore_rate: 1000}}   # a Shopify Plus store: 1000 points/s
+      gift_card_sku: {GIFT_CARD_SKU}   # SKU-less gift-card lines post to the ERP as this item
   netsuite:
     kind: netsuite
     mode: simulator
@@ -220,6 +227,7 @@ class DemoEnv:
         rate_per_s: float,
         ui: ScenarioUI | None = None,
         shopify: ShopifyDriver | None = None,
+        gift_cards: bool = True,
     ) -> list[dict[str, Any]]:
         """Place ``count`` storefront orders at ``rate_per_s`` (the demo's mix, see :func:`order_spec`);
         Shopify delivers each to the hub as a signed orders/create webhook."""
@@ -227,13 +235,14 @@ class DemoEnv:
         out: list[dict[str, Any]] = []
         start = time.monotonic()
         while len(out) < count:
-            order = await shop.create_order(**order_spec(self.rng))
+            order = await shop.create_order(**order_spec(self.rng, gift_cards=gift_cards))
             out.append(
                 {
                     "id": order["id"],
                     "name": order["name"],
                     "currency": order.get("presentment_currency") or order.get("currency"),
                     "skus": [li.get("sku") for li in order["line_items"]],
+                    "gift_cards": sum(1 for li in order["line_items"] if li.get("gift_card")),
                     "total_price": order.get("total_price"),
                 }
             )
@@ -295,6 +304,7 @@ def _prepare_netsuite_items(ns_url: str) -> None:
         for p in DEFAULT_CATALOG
         for v in p["variants"]
     ]
+    items.append({"sku": GIFT_CARD_SKU, "title": "Gift card (non-inventory)", "price": "0"})
     with httpx.Client(timeout=10.0) as http:
         http.post(f"{ns_url}/_sim/items", json=items).raise_for_status()
         http.post(f"{ns_url}/_sim/customers", json=CUSTOMERS).raise_for_status()

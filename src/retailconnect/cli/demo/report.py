@@ -84,6 +84,7 @@ _FIGURE_LABELS: list[tuple[str, str]] = [
     ("drain_s", "backlog drain s"),
     ("outage_s", "outage s"),
     ("erp_calls_during_outage", "ERP calls in outage"),
+    ("erp_call_allowance", "allowance"),
     ("erp_writes_during_outage", "ERP writes in outage"),
     ("longest_quiet_s", "longest no-write s"),
     ("recovery_s", "recovery s"),

@@ -214,3 +214,20 @@ def test_cli_exports_refund_and_inventory(cli, tmp_path: Path) -> None:  # type:
     assert res.exit_code == 0, res.output
     q = json.loads(res.stdout)["input"]
     assert q["name"] == "available" and q["reason"] == "correction" and q["quantities"][0]["quantity"] == 7
+
+
+def test_gift_card_line_without_sku_maps_to_the_configured_gift_card_item() -> None:
+    payload = load("order_webhook_orders_create_2022-04.json")
+    assert isinstance(payload, dict)
+    gift = payload["line_items"][0]
+    gift.update({"sku": None, "gift_card": True, "requires_shipping": False, "title": "Gift card"})
+    plain = MapContext()
+    o = order_from_shopify(payload, plain)
+    assert o.lines[0].sku is None and o.lines[0].gift_card and any("no SKU" in w for w in plain.warnings)
+    ctx = MapContext(settings={"gift_card_sku": "GIFT-CARD"})
+    o = order_from_shopify(payload, ctx)
+    line = o.lines[0]
+    assert line.sku == "GIFT-CARD" and line.gift_card and not line.requires_shipping
+    assert line.external_refs["shopify_gift_card"] == "true"
+    assert not any("no SKU" in w for w in ctx.warnings)
+    assert o.lines[1].sku == "IPOD2008PINK" and not o.lines[1].gift_card  # other lines untouched

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ..checks import Outcome, erp_ledger, max_rps, norm_number
-from ..context import DemoEnv
+from ..context import GIFT_CARD_SKU, DemoEnv
 from ..drivers import wait_until
 from ..report import ScenarioUI
 
@@ -133,6 +133,23 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
         not mismatched and bool(ledger.found),
         f"{len(ledger.found) - len(mismatched)}/{len(ledger.found)} match",
     )
+    with_gift = [num for num, o in shop_orders.items() if o.get("gift_cards")]
+    if with_gift:
+        gift_ok = [
+            num
+            for num in with_gift
+            if num in ledger.found
+            and any(
+                str((ln.get("item") or {}).get("refName")) == GIFT_CARD_SKU
+                for ln in (ledger.found[num][0].get("item") or {}).get("items", [])
+            )
+        ]
+        out.figures["gift_card_orders"] = len(with_gift)
+        out.check(
+            "gift-card lines (no SKU at Shopify) posted as NetSuite's gift-card item, not parked",
+            len(gift_ok) == len(with_gift),
+            f"{len(gift_ok)}/{len(with_gift)} orders with a gift card carry {GIFT_CARD_SKU} in NetSuite",
+        )
     await shipped_and_fulfilled(env, orders, out, timeout_s=max(60.0, n * 0.8), ui=ui)
     await erp_figures(env, out, t0, time.time())
     out.check(

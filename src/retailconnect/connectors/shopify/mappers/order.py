@@ -10,6 +10,10 @@ Rules:
 - discount_allocations (order-level discounts allocated to lines) -> line ``discount_total``; a shipping line's
   own allocations -> its ``discount_total`` (and are taken out of Shopify's ``total_discounts``, which covers both);
 - a line with no SKU keeps ``sku=None`` and ``external_refs`` with its line/product/variant ids;
+- a gift-card line (``gift_card: true``; Shopify sells it untaxed and, when digital, without shipping) keeps
+  ``gift_card=True`` and Shopify's ``requires_shipping``; without a SKU of its own it takes the one named by the
+  system setting ``gift_card_sku`` (the ERP's non-inventory gift-card item), so it posts to the ERP as that item
+  while the WMS and the availability projection leave it alone; without the setting it stays SKU-less;
 - vendor totals that do not reconcile are kept, described in ``totals_mismatch`` and reported as a warning.
 """
 
@@ -148,6 +152,10 @@ def _line(li: dict[str, Any], i: int, cur: str, ctx: MapContext) -> tuple[OrderL
     if edited:
         refs["shopify_original_quantity"] = str(qty_raw)
     sku = clean(li.get("sku"))
+    gift_card = bool(li.get("gift_card", False))
+    if sku is None and gift_card and ctx.settings and ctx.settings.get("gift_card_sku"):
+        sku = str(ctx.settings["gift_card_sku"])
+        refs["shopify_gift_card"] = "true"
     if sku is None:
         ctx.warn(
             f"line_items[{i}] ({li.get('title') or li.get('name')!r}) has no SKU; kept with "
@@ -164,7 +172,7 @@ def _line(li: dict[str, Any], i: int, cur: str, ctx: MapContext) -> tuple[OrderL
         line_total=unit * qty - disc,
         tax_lines=taxes,
         requires_shipping=bool(li.get("requires_shipping", True)),
-        gift_card=bool(li.get("gift_card", False)),
+        gift_card=gift_card,
         external_refs=refs,
     )
     return line, edited
