@@ -490,22 +490,54 @@ class EventBus(abc.ABC):
     async def get_dead(self, id: str) -> DeadLetter:
         """Raise ``NotFoundError`` if there is no such dead letter."""
 
-    @abc.abstractmethod
     async def replay_dead(
         self, id: str | Literal["all"], *, group: str | None = None, dry_run: bool = False
     ) -> ReplayResult:
         """Redeliver one dead letter (or ``"all"``, optionally only ``group``'s) to the group it died
         in, and remove it from the dead-letter queue. ``group`` on a single id must match its group."""
+        await self.start()
+        if id == "all":
+            dls = await self.list_dead(group, limit=1_000_000)
+        else:
+            dl = await self.get_dead(id)
+            if group is not None and dl.group != group:
+                raise InputError(f"dead letter {id} belongs to group {dl.group!r}, not {group!r}")
+            dls = [dl]
+        items = [
+            {
+                "dead_id": d.id,
+                "event_id": d.event.id,
+                "type": d.event.type,
+                "subject": d.event.subject,
+                "group": d.group,
+            }
+            for d in dls
+        ]
+        if not dry_run and dls:
+            await self._redeliver_dead(dls)
+        return ReplayResult(group=group or "*", dry_run=dry_run, count=len(dls), items=items)
+
+    @abc.abstractmethod
+    async def _redeliver_dead(self, dls: list[DeadLetter]) -> None:
+        """Put each dead letter's event back for its group only, and delete the dead letter."""
 
     @abc.abstractmethod
     async def purge_dead(self, older_than: timedelta) -> int:
         """Delete dead letters older than ``older_than``; return how many."""
 
-    @abc.abstractmethod
     async def apply_retention(
         self, *, max_age: timedelta | None = None, max_events: int | None = None
     ) -> int:
         """Drop log entries older than ``max_age`` and/or beyond the newest ``max_events``; return how many."""
+        await self.start()
+        if max_age is None and max_events is None:
+            raise InputError("apply_retention needs max_age and/or max_events")
+        if max_events is not None and max_events < 0:
+            raise InputError("max_events must be >= 0")
+        return await self._apply_retention(max_age, max_events)
+
+    @abc.abstractmethod
+    async def _apply_retention(self, max_age: timedelta | None, max_events: int | None) -> int: ...
 
     # -- observation
     @abc.abstractmethod
@@ -519,12 +551,26 @@ class EventBus(abc.ABC):
         st = BusStats(backend=self.backend, published=self._published)
         for g, c in self._counters.items():
             st.groups[g] = GroupStats(**asdict(c))
-        await self._fill_stats(st)
+        lags, st.dead_letters = await self._backend_figures()
+        for g, (pattern, lag) in lags.items():
+            gs = st.groups.setdefault(g, GroupStats(g))
+            gs.pattern = gs.pattern or pattern
+            gs.lag = lag
         st.latency_ms = self.latency.percentiles()
         return st
 
     @abc.abstractmethod
-    async def _fill_stats(self, st: BusStats) -> None: ...
+    async def _backend_figures(self) -> tuple[dict[str, tuple[str | None, int]], int]:
+        """What only the backend knows: ``{group: (pattern, lag)}`` for every group it has, and the
+        number of dead letters."""
+
+
+def dead_letter_number(id: str) -> int:
+    """Dead-letter ids are numbers on every backend (a row id, a DLQ stream sequence)."""
+    try:
+        return int(id)
+    except ValueError:
+        raise InputError(f"dead-letter id must be a number here, got {id!r}") from None
 
 
 def one_start(from_offset: int | None, from_time: datetime | None, from_event_id: str | None) -> None:
@@ -551,4 +597,12 @@ async def sleep_or(event: asyncio.Event, seconds: float) -> None:
     event.clear()
 
 
-__all__ += ["PARTITIONS", "BusError", "LatencyRecorder", "epoch_to_dt", "one_start", "sleep_or"]
+__all__ += [
+    "PARTITIONS",
+    "BusError",
+    "LatencyRecorder",
+    "dead_letter_number",
+    "epoch_to_dt",
+    "one_start",
+    "sleep_or",
+]

@@ -1,12 +1,14 @@
 """The event-bus contract: every backend subclasses ``BusContract`` and provides the ``env`` fixture
-(an ``Env`` with the bus and the store whose transactions the outbox joins). Not collected itself."""
+(an ``Env`` with the bus and the store whose transactions the outbox joins, from ``open_env``). Not
+collected itself: this directory's conftest.py loads it once as ``retailconnect_tests_bus_suite``."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,15 +16,34 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from retailconnect.bus import EventBus, IdempotentConsumer
+from retailconnect.bus import EventBus, IdempotentConsumer, open_bus
 from retailconnect.canonical.event import CloudEvent, make_event
 from retailconnect.errors import EnvelopeError, InputError, NotFoundError
+from retailconnect.store import Store
 
 
 @dataclass
 class Env:
     bus: EventBus
     store: Any
+
+
+@contextlib.asynccontextmanager
+async def open_env(backend: str, store_url: str, **bus_options: Any) -> AsyncIterator[Env]:
+    """A started bus of ``backend`` with its store at ``store_url`` (on NATS the store holds the
+    outbox; pass ``url`` and a unique ``prefix``, whose streams are deleted afterwards)."""
+    store = Store.open(store_url)
+    bus = open_bus(backend, store=store, **bus_options)
+    try:
+        await bus.start()
+        yield Env(bus, store)
+    finally:
+        try:
+            if backend == "nats":
+                await bus.delete_streams()  # type: ignore[attr-defined]
+        finally:
+            await bus.close()
+            store.close()
 
 
 async def wait_for(cond: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:

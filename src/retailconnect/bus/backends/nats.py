@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -38,14 +38,13 @@ from retailconnect.canonical.event import CloudEvent
 from retailconnect.errors import BusError, InputError, NotFoundError
 
 from ..api import (
-    BusStats,
     DeadLetter,
     EventBus,
-    GroupStats,
     ReplayResult,
     Subscription,
     SubscriptionOptions,
     compile_pattern,
+    dead_letter_number,
     decode_event,
     encode_event,
     one_start,
@@ -383,10 +382,7 @@ class NatsBus(EventBus):
         from nats.js.errors import NotFoundError as JsNotFound
 
         await self.start()
-        try:
-            seq = int(id)
-        except ValueError:
-            raise InputError(f"dead-letter id must be a number here, got {id!r}") from None
+        seq = dead_letter_number(id)
         try:
             raw = await self.js.get_msg(self.dlq_stream, seq=seq)
         except JsNotFound:
@@ -416,40 +412,18 @@ class NatsBus(EventBus):
             ]
         )
 
-    async def replay_dead(
-        self, id: str | Literal["all"], *, group: str | None = None, dry_run: bool = False
-    ) -> ReplayResult:
-        await self.start()
-        if id == "all":
-            dls = await self.list_dead(group, limit=1_000_000)
-        else:
-            dl = await self.get_dead(id)
-            if group is not None and dl.group != group:
-                raise InputError(f"dead letter {id} belongs to group {dl.group!r}, not {group!r}")
-            dls = [dl]
-        items = [
-            {
-                "dead_id": d.id,
-                "event_id": d.event.id,
-                "type": d.event.type,
-                "subject": d.event.subject,
-                "group": d.group,
-            }
-            for d in dls
-        ]
-        if not dry_run:
-            for d in dls:
-                await self._send(
-                    [
-                        (
-                            self.subject_for(d.event.type),
-                            encode_event(d.event).encode(),
-                            {"Nats-Msg-Id": f"dlq:{d.id}:{uuid.uuid4().hex}", TARGET: d.group},
-                        )
-                    ]
-                )
-                await self.js.delete_msg(self.dlq_stream, int(d.id))
-        return ReplayResult(group=group or "*", dry_run=dry_run, count=len(dls), items=items)
+    async def _redeliver_dead(self, dls: list[DeadLetter]) -> None:
+        for d in dls:
+            await self._send(
+                [
+                    (
+                        self.subject_for(d.event.type),
+                        encode_event(d.event).encode(),
+                        {"Nats-Msg-Id": f"dlq:{d.id}:{uuid.uuid4().hex}", TARGET: d.group},
+                    )
+                ]
+            )
+            await self.js.delete_msg(self.dlq_stream, int(d.id))
 
     async def purge_dead(self, older_than: timedelta) -> int:
         await self.start()
@@ -459,19 +433,12 @@ class NatsBus(EventBus):
             await self.js.delete_msg(self.dlq_stream, seq)
         return len(doomed)
 
-    async def apply_retention(
-        self, *, max_age: timedelta | None = None, max_events: int | None = None
-    ) -> int:
+    async def _apply_retention(self, max_age: timedelta | None, max_events: int | None) -> int:
         """Purge now (not a standing stream limit): messages older than ``max_age`` (everything before
         the first message at or after the cut-off, found with a ``by_start_time`` consumer) and all
         but the newest ``max_events`` (``purge`` with ``keep``)."""
         from nats.js.api import DeliverPolicy
 
-        await self.start()
-        if max_age is None and max_events is None:
-            raise InputError("apply_retention needs max_age and/or max_events")
-        if max_events is not None and max_events < 0:
-            raise InputError("max_events must be >= 0")
         before = (await self.js.stream_info(self.stream)).state.messages
         if max_age is not None:
             cutoff = datetime.now(UTC) - max_age
@@ -519,16 +486,16 @@ class NatsBus(EventBus):
                 out.append((seq, decode_event(m.data)))
         return out[:limit] if after is not None else out[-limit:]
 
-    async def _fill_stats(self, st: BusStats) -> None:
+    async def _backend_figures(self) -> tuple[dict[str, tuple[str | None, int]], int]:
         await self.start()
+        lags: dict[str, tuple[str | None, int]] = {}
         for ci in await self.js.consumers_info(self.stream):
-            name = ci.name
             if not ci.config.durable_name:
                 continue
-            gs = st.groups.setdefault(name, GroupStats(name))
-            gs.pattern = gs.pattern or (ci.config.filter_subject or "")[len(self.prefix) + 8 :]
-            gs.lag = int(ci.num_pending or 0) + int(ci.num_ack_pending or 0)
-        st.dead_letters = int((await self.js.stream_info(self.dlq_stream)).state.messages)
+            pattern = (ci.config.filter_subject or "")[len(self.prefix) + 8 :]
+            lags[ci.name] = (pattern, int(ci.num_pending or 0) + int(ci.num_ack_pending or 0))
+        dead = int((await self.js.stream_info(self.dlq_stream)).state.messages)
+        return lags, dead
 
 
 class NatsSubscription(Subscription):

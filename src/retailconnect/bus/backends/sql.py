@@ -26,25 +26,24 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from retailconnect.canonical.event import CloudEvent
-from retailconnect.errors import InputError, NotFoundError
+from retailconnect.errors import NotFoundError
 
 from .. import tables as t
 from ..api import (
     PARTITIONS,
-    BusStats,
     DeadLetter,
     EventBus,
-    GroupStats,
     ReplayResult,
     Subscription,
     SubscriptionOptions,
     compile_pattern,
+    dead_letter_number,
     decode_event,
     encode_event,
     epoch_to_dt,
@@ -404,10 +403,7 @@ class SqlBus(EventBus):
 
     async def get_dead(self, id: str) -> DeadLetter:
         await self.start()
-        try:
-            key = int(id)
-        except ValueError:
-            raise InputError(f"dead-letter id must be a number here, got {id!r}") from None
+        key = dead_letter_number(id)
         row = await self._db(
             lambda c: c.execute(sa.select(t.dead).where(t.dead.c.id == key)).first(), write=False
         )
@@ -415,43 +411,21 @@ class SqlBus(EventBus):
             raise NotFoundError(f"no dead letter {id!r}", context={"id": id})
         return self._dead_from_row(row)
 
-    async def replay_dead(
-        self, id: str | Literal["all"], *, group: str | None = None, dry_run: bool = False
-    ) -> ReplayResult:
-        await self.start()
-        if id == "all":
-            dls = await self.list_dead(group, limit=1_000_000)
-        else:
-            dl = await self.get_dead(id)
-            if group is not None and dl.group != group:
-                raise InputError(f"dead letter {id} belongs to group {dl.group!r}, not {group!r}")
-            dls = [dl]
-        items = [
-            {
-                "dead_id": d.id,
-                "event_id": d.event.id,
-                "type": d.event.type,
-                "subject": d.event.subject,
-                "group": d.group,
-            }
-            for d in dls
-        ]
-        if not dry_run and dls:
-            now = time.time()
+    async def _redeliver_dead(self, dls: list[DeadLetter]) -> None:
+        now = time.time()
 
-            def run(c: Connection) -> None:
-                rows = []
-                for d in dls:
-                    row = event_rows([(d.event, encode_event(d.event))], now)[0]
-                    row["dedupe_key"] = f"dlq:{d.id}:{uuid.uuid4().hex}"
-                    row["target_group"] = d.group
-                    rows.append(row)
-                insert_events(c, rows)
-                c.execute(sa.delete(t.dead).where(t.dead.c.id.in_([int(d.id) for d in dls])))
+        def run(c: Connection) -> None:
+            rows = []
+            for d in dls:
+                row = event_rows([(d.event, encode_event(d.event))], now)[0]
+                row["dedupe_key"] = f"dlq:{d.id}:{uuid.uuid4().hex}"
+                row["target_group"] = d.group
+                rows.append(row)
+            insert_events(c, rows)
+            c.execute(sa.delete(t.dead).where(t.dead.c.id.in_([int(d.id) for d in dls])))
 
-            await self._db(run)
-            self._wake_all()
-        return ReplayResult(group=group or "*", dry_run=dry_run, count=len(dls), items=items)
+        await self._db(run)
+        self._wake_all()
 
     async def purge_dead(self, older_than: timedelta) -> int:
         await self.start()
@@ -460,14 +434,7 @@ class SqlBus(EventBus):
             await self._db(lambda c: c.execute(sa.delete(t.dead).where(t.dead.c.dead_at < cutoff)).rowcount)
         )
 
-    async def apply_retention(
-        self, *, max_age: timedelta | None = None, max_events: int | None = None
-    ) -> int:
-        await self.start()
-        if max_age is None and max_events is None:
-            raise InputError("apply_retention needs max_age and/or max_events")
-        if max_events is not None and max_events < 0:
-            raise InputError("max_events must be >= 0")
+    async def _apply_retention(self, max_age: timedelta | None, max_events: int | None) -> int:
 
         def run(c: Connection) -> int:
             n = 0
@@ -525,7 +492,7 @@ class SqlBus(EventBus):
         rows = await self._db(run, write=False)
         return [(o, decode_event(e)) for o, e in rows]
 
-    async def _fill_stats(self, st: BusStats) -> None:
+    async def _backend_figures(self) -> tuple[dict[str, tuple[str | None, int]], int]:
         def run(c: Connection) -> tuple[dict[str, tuple[str | None, int]], int]:
             pats = dict(c.execute(sa.select(t.cursors.c.group_name, t.cursors.c.pattern).distinct()).all())
             lag: dict[str, tuple[str | None, int]] = {}
@@ -544,12 +511,8 @@ class SqlBus(EventBus):
             dead = int(c.execute(sa.select(sa.func.count()).select_from(t.dead)).scalar() or 0)
             return lag, dead
 
-        lag, dead = await self._db(run, write=False)
-        st.dead_letters = dead
-        for g, (p, n) in lag.items():
-            gs = st.groups.setdefault(g, GroupStats(g))
-            gs.pattern = gs.pattern or p
-            gs.lag = n
+        res: tuple[dict[str, tuple[str | None, int]], int] = await self._db(run, write=False)
+        return res
 
 
 class _CursorRow(NamedTuple):
