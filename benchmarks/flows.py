@@ -73,6 +73,13 @@ async def _wait_posted(ns_url: str, n: int, timeout: float) -> float:
         await asyncio.sleep(0.5)
 
 
+def _raise_priority() -> None:
+    try:
+        os.nice(-10)
+    except OSError:  # not permitted: run at normal priority
+        pass
+
+
 class _SimProcess:
     """The NetSuite simulator in its own process (in-process it would share the GIL with the hub)."""
 
@@ -84,7 +91,12 @@ class _SimProcess:
         cmd = [cli, "sim", "netsuite", "--port", str(port), "--set", "concurrency_limit=50"]
         if rate_limit:
             cmd += ["--set", f"rate_limit_rps={int(rate_limit)}"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The simulator's clock is the measuring instrument (max_erp_rps, its 429s): on a small shared
+        # machine a starved simulator handles requests that arrived spread out in one late bunch and
+        # counts them in the same second. It runs at raised priority when the OS allows it.
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_raise_priority
+        )
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
         while True:
@@ -133,7 +145,7 @@ async def _throughput(store_url: str, dbos_url: str | None, n: int) -> dict[str,
 
 async def _burst(store_url: str, n: int, limit: float) -> dict[str, Any]:
     sim = _sim(limit)
-    topo = topology(store_url, netsuite_url=sim.url, rps=limit, headroom=0.95, concurrency=20)
+    topo = topology(store_url, netsuite_url=sim.url, rps=limit, headroom=0.9, concurrency=20)
     hub = await Hub.start(topo, executor_id="bench-burst")
     try:
         await _capture_all(hub, 5, 800_000, 20)  # warm caches so the burst measures steady state

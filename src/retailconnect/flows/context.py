@@ -18,8 +18,10 @@ from .tables import flow_orders
 
 __all__ = ["WorkflowContext", "current_correlation_id"]
 
+UNSET = "\x00unset"
+# set by the checkpoint of the step in progress (to the order's correlation id, None when it has none)
 current_correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "retailconnect_flow_correlation_id", default=None
+    "retailconnect_flow_correlation_id", default=UNSET
 )
 
 
@@ -40,7 +42,8 @@ class WorkflowContext:
             return {}
         if not wid:
             return {}
-        return {"workflow_id": wid, "correlation_id": current_correlation_id.get() or self._correlation(wid)}
+        cid = current_correlation_id.get()
+        return {"workflow_id": wid, "correlation_id": self._correlation(wid) if cid == UNSET else cid}
 
     def _correlation(self, wid: str) -> str | None:
         key = ":".join(wid.split(":")[:4]) if wid.startswith("order:") else wid

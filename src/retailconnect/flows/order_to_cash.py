@@ -5,9 +5,9 @@
     [validate_customer_tax_reserve] load order state, validate customer (ERP look-up or create, cached),
     tax (tax system when configured, else the channel's), availability check + reservation
     -> [post_sales_order] cancelled meanwhile? release and stop; else post the latest version to the ERP
-       (external id = workflow id)
-    -> [record_posting_publish_accepted] binding, posted flag (taking the facts that waited for it),
-       audit entry, order.accepted
+       (external id = workflow id), then binding, posted flag (taking the facts that waited for it) and
+       order.accepted, in the same step ([record_posting_publish_accepted] on its own only when an
+       operator skipped the posting)
     -> [request_fulfilment] at the WMS
 
 Continuations, each started by an event once the order is posted (or by the capture flow for facts that
@@ -99,20 +99,38 @@ async def _context(
 
 @engine.workflow("order_to_cash")
 async def order_to_cash(wf: str, tenant: str, correlation_id: str | None = None) -> dict[str, Any]:
-    """Four durable steps per order (a DBOS step costs a system-database write; on SQLite that is the
-    budget that matters): each groups actions that are idempotent together."""
+    """Two durable steps per order (three with a warehouse; a DBOS step costs system-database writes,
+    on SQLite the budget that matters): each groups actions that are idempotent together. The order
+    itself lives in ``flow_orders``; the steps' recorded outputs carry only small facts, not the order,
+    so it is neither re-serialised into DBOS nor re-validated per step."""
     svc = current()
     ctx = FlowContext(engine.workflow_id() or wf, tenant, correlation_id)
     erp = svc.erp()
+    # the order as this run of the workflow last read it (not durable: a replay reads it again)
+    seen: dict[str, Any] = {}
+
+    def _keep(order_json: dict[str, Any]) -> Order:
+        if seen.get("json") != order_json:
+            seen["json"] = order_json
+            seen["order"] = Order.model_validate(order_json)
+        order: Order = seen["order"]
+        return order
+
+    async def _order() -> Order:
+        if "order" not in seen:
+            _keep((await _load(wf))["order"])
+        order: Order = seen["order"]
+        return order
 
     async def _validate() -> dict[str, Any]:
         """Load the order state, validate the customer in the ERP (cached look-up, else create it with
         an external id), take the tax (the tax system's when configured, else the channel's) and hold
         the stock (idempotent per order)."""
         st = await _load(wf)
+        order = _keep(st["order"])
+        facts = {k: st[k] for k in ("posted", "cancelled", "erp_id")} | {"business": _business(order, svc)}
         if st["posted"] or st["cancelled"]:
-            return {**st, "customer_id": None, "tax": None, "shortages": {}}
-        order = Order.model_validate(st["order"])
+            return {**facts, "customer_id": None, "tax": None, "shortages": {}}
         customer_id = None
         email = order.customer.email
         if email:
@@ -130,48 +148,27 @@ async def order_to_cash(wf: str, tenant: str, correlation_id: str | None = None)
             ]
             res = await asyncio.to_thread(svc.availability.reserve, wf, lines, allow_backorder=True)
             shortages = res.shortages
-        return {**st, "customer_id": customer_id, "tax": tax, "shortages": shortages}
+        return {**facts, "customer_id": customer_id, "tax": tax, "shortages": shortages}
 
     st = await checkpoint(
         ctx, "validate_customer_tax_reserve", _validate, policy=ERP_POLICY, system=erp.system
     )
-    order = Order.model_validate(st["order"])
-    ctx.business = _business(order, svc)
+    if "business" not in st:  # recorded by an earlier version of this flow, with the order in it
+        st["business"] = _business(_keep(st["order"]), svc)
+    ctx.business = st["business"]
+    number = ctx.business["order_number"]
     if st["posted"]:
         return {"status": "accepted", "erp_id": st["erp_id"], "note": "already posted"}
     if st["cancelled"]:
         await _release(ctx)
-        await audit(ctx, "order.cancelled_before_posting", {"order_number": order.number})
+        await audit(ctx, "order.cancelled_before_posting", {"order_number": number})
         return {"status": "cancelled"}
     customer_id = st["customer_id"]
 
-    async def _post() -> dict[str, Any]:
-        """The latest version of the order (edits before posting apply) unless it was cancelled meanwhile,
-        posted with the workflow id as the ERP's external id (a repeat is an idempotent upsert)."""
-        latest = await _load(wf)
-        if latest["cancelled"]:
-            return {"cancelled": True}
-        current_order = Order.model_validate(latest["order"])
-        res = await erp.post_sales_order(current_order, external_id=wf, customer_id=customer_id)
-        return {
-            "cancelled": False,
-            "erp_id": res.internal_id,
-            "created": res.created,
-            "order": latest["order"],
-        }
-
-    posted = await checkpoint(ctx, "post_sales_order", _post, policy=ERP_POLICY, system=erp.system)
-    if posted != SKIPPED and posted["cancelled"]:
-        await _release(ctx)
-        await audit(ctx, "order.cancelled_before_posting", {"order_number": order.number})
-        return {"status": "cancelled"}
-    erp_id = None if posted == SKIPPED else posted["erp_id"]
-    if posted != SKIPPED:
-        order = Order.model_validate(posted["order"])
-
-    async def _record() -> list[dict[str, Any]]:
+    async def _record(erp_id: str | None) -> list[dict[str, Any]]:
         """Binding, posted flag (taking the facts that waited for it) and order.accepted
         (with a deterministic event id, so a replayed step publishes the same event)."""
+        order = await _order()
 
         def bind(c: Any) -> None:
             if erp_id:
@@ -182,7 +179,7 @@ async def order_to_cash(wf: str, tenant: str, correlation_id: str | None = None)
             "order.accepted",
             source=svc.source,
             subject=order.number,
-            data={"workflow_id": wf, "order": order.model_dump(mode="json"), "erp_id": erp_id},
+            data={"workflow_id": wf, "order": seen["json"], "erp_id": erp_id},
             correlationid=correlation_id,
             tenant=tenant,
             dataschema="order/1.0.0",
@@ -192,16 +189,44 @@ async def order_to_cash(wf: str, tenant: str, correlation_id: str | None = None)
         )
         return row.pending
 
-    pending = await checkpoint(ctx, "record_posting_publish_accepted", _record, policy=LOCAL_POLICY)
+    made: dict[str, Any] = {}  # the ERP's answer, kept across attempts of the step below
+
+    async def _post() -> dict[str, Any]:
+        """The latest version of the order (edits before posting apply) unless it was cancelled meanwhile,
+        posted with the workflow id as the ERP's external id (a repeat is an idempotent upsert), then
+        recorded (:func:`_record`). One step: a DBOS step is the costliest part of a flow, and both halves
+        are idempotent, so a replay after a crash between them repeats the upsert, never doubles the order;
+        an attempt retried after a failure of the recording does not post again."""
+        if "res" not in made:
+            latest = await _load(wf)
+            if latest["cancelled"]:
+                return {"cancelled": True}
+            current_order = _keep(latest["order"])
+            made["res"] = await erp.post_sales_order(current_order, external_id=wf, customer_id=customer_id)
+        res = made["res"]
+        pending = await _record(res.internal_id)
+        return {"cancelled": False, "erp_id": res.internal_id, "created": res.created, "pending": pending}
+
+    posted = await checkpoint(ctx, "post_sales_order", _post, policy=ERP_POLICY, system=erp.system)
+    if posted != SKIPPED and posted["cancelled"]:
+        await _release(ctx)
+        await audit(ctx, "order.cancelled_before_posting", {"order_number": number})
+        return {"status": "cancelled"}
+    if posted == SKIPPED:  # an operator keyed it into the ERP by hand: record it without an ERP id
+        erp_id = None
+        pending = await checkpoint(
+            ctx, "record_posting_publish_accepted", lambda: _record(None), policy=LOCAL_POLICY
+        )
+    else:
+        erp_id = posted["erp_id"]
+        pending = posted["pending"]
     wh = svc.warehouse()
     if wh is not None:
-        await checkpoint(
-            ctx,
-            "request_fulfilment",
-            lambda: wh.request_fulfillment(order, external_id=wf),
-            policy=ERP_POLICY,
-            system=wh.system,
-        )
+
+        async def _request() -> Any:
+            return await wh.request_fulfillment(await _order(), external_id=wf)
+
+        await checkpoint(ctx, "request_fulfilment", _request, policy=ERP_POLICY, system=wh.system)
     # Facts that waited for the posting (paid, cancelled, edited, dispatched): their continuations start
     # here as child workflows (recorded, so a replay does not start them again).
     started = [

@@ -58,12 +58,7 @@ async def test_capture_ship_pay_exactly_once_and_out_of_order(ns, wms, make_hub)
 
     hist = await wait_for(fulfilled, 30)
     names = [s["step"] for s in hist["steps"]]
-    assert names == [
-        "validate_customer_tax_reserve",
-        "post_sales_order",
-        "record_posting_publish_accepted",
-        "request_fulfilment",
-    ]
+    assert names == ["validate_customer_tax_reserve", "post_sales_order", "request_fulfilment"]
     assert all(s["correlation_id"] == "corr-1" for s in hist["steps"])
     assert len(hist["continuations"]) == 1 and hist["continuations"][0]["status"] == "SUCCESS"
     assert len(sim_get(ns.url, "/_sim/state/item_fulfillments")) == 1
