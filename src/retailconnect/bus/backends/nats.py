@@ -7,9 +7,13 @@
   subject wildcards, so the filter is the pattern), explicit acks.
 - Per-key ordering: the subscription fetches a batch, runs it through the shared dispatcher (one lane per
   ``subject``, lanes in parallel, each lane in order, retries in place with ``in_progress`` keep-alives,
-  never a NAK) and fetches the next batch only when this one is finished. So one group is consumed by one
-  process at a time in order; a second process on the same durable would share the batches but not the
-  per-key order (use the SQL backends' leased partitions for that, or give each process its own group).
+  never a NAK). What is guaranteed: per-key order within a group while ONE process consumes it (any
+  number of keys in parallel there). Not guaranteed: two processes bound to the same durable each get
+  whole batches, so one key's events can be handled in two places at once and out of order; binding a
+  group that already has waiting pull requests from elsewhere logs a warning. For several processes on
+  one group in key order, use the SQL backends (leased partitions), or give each process its own group.
+  (Making it hold here would take key-partitioned subjects, ``<prefix>.events.<part>.<type>``, one
+  durable per partition and a lease per partition, e.g. in a JetStream KV bucket; not built.)
   After a crash, unacked messages come back after ``ack_wait`` (30 s by default) in stream order.
 - Dead letters: their own stream ``<PREFIX>_DLQ`` on ``<prefix>.dlq.<group>``; the dead-letter id is
   its sequence there. ``replay_dead`` re-publishes the event with header ``Rc-Target-Group`` (other
@@ -538,6 +542,13 @@ class NatsSubscription(Subscription):
                 raise InputError(
                     f"group {self.group!r} already exists with filter {info.config.filter_subject!r}",
                     context={"group": self.group},
+                )
+            if info.num_waiting:
+                log.warning(
+                    "NATS group %r is already being consumed elsewhere (%d waiting pull requests): "
+                    "events are shared between the processes, but per-key order holds only within one",
+                    self.group,
+                    info.num_waiting,
                 )
         except JsNotFound:
             await bus.js.add_consumer(bus.stream, bus._consumer_config(self.group, self.options.pattern))
