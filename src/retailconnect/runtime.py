@@ -221,7 +221,8 @@ class Hub:
             gerp.guard.breaker.on_change(self._on_breaker(name))
         if not self._erps:
             self.engine.register_queue(self.services.erp_queue(None), concurrency=None, rate=None)
-        self.engine.register_queue("flows", concurrency=None, rate=None, polling_s=0.1)
+        # returns, batch sync: not latency-critical; every poll of an idle queue costs a system-db transaction
+        self.engine.register_queue("flows", concurrency=None, rate=None, polling_s=0.5)
         if listen:
             for job in batch_jobs().values():
                 self.engine.schedule(f"batch:{job.name}", batch_sync, job.cron, {"job": job.name})

@@ -1,16 +1,24 @@
 """NetSuite Token-Based Authentication: OAuth 1.0a, HMAC-SHA256, realm = the account id.
 
-Signed with oauthlib. NetSuite signs the request line and query parameters only (JSON bodies are not
-part of the signature base string). A fresh nonce and timestamp are made for every attempt, so a
-retried request is signed again (NetSuite refuses a reused nonce).
+Signed per RFC 5849 here (HMAC-SHA256 over the request line and the query parameters; JSON bodies are
+not part of the signature base string), byte for byte what oauthlib produces (a unit test holds the two
+together) at a fraction of its cost: oauthlib builds a client and validates every parameter on each call,
+half a millisecond per request, which at a few hundred requests a second is a share of the hub's CPU.
+A fresh nonce and timestamp are made for every attempt, so a retried request is signed again (NetSuite
+refuses a reused nonce).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
+import time
 from collections.abc import Generator
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
-from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_TYPE_AUTH_HEADER, Client
 
 __all__ = ["NetSuiteAuth", "realm_for"]
 
@@ -43,20 +51,32 @@ class NetSuiteAuth(httpx.Auth):
         self, method: str, url: str, *, nonce: str | None = None, timestamp: str | None = None
     ) -> str:
         """The ``Authorization: OAuth ...`` header value for one request."""
-        client = Client(
-            self._consumer_key,
-            client_secret=self._consumer_secret,
-            resource_owner_key=self._token_id,
-            resource_owner_secret=self._token_secret,
-            signature_method=SIGNATURE_HMAC_SHA256,
-            signature_type=SIGNATURE_TYPE_AUTH_HEADER,
-            realm=self.realm,
-            nonce=nonce,
-            timestamp=timestamp,
-        )
-        _, headers, _ = client.sign(url, http_method=method.upper())  # type: ignore[arg-type]
-        return str(headers["Authorization"])
+        oauth = [
+            ("oauth_nonce", nonce or secrets.token_hex(15)),
+            ("oauth_timestamp", timestamp or str(int(time.time()))),
+            ("oauth_version", "1.0"),
+            ("oauth_signature_method", "HMAC-SHA256"),
+            ("oauth_consumer_key", self._consumer_key),
+            ("oauth_token", self._token_id),
+        ]
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+        port = parts.port
+        if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+            host = f"{host}:{port}"
+        base_uri = f"{scheme}://{host}{parts.path or '/'}"
+        params = parse_qsl(parts.query, keep_blank_values=True) + oauth
+        norm = "&".join(f"{k}={v}" for k, v in sorted((_pct(k), _pct(v)) for k, v in params))
+        base = "&".join((method.upper(), _pct(base_uri), _pct(norm)))
+        key = f"{_pct(self._consumer_secret)}&{_pct(self._token_secret)}".encode()
+        sig = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha256).digest()).decode()
+        fields = [("realm", self.realm), *oauth, ("oauth_signature", sig)]
+        return "OAuth " + ", ".join(f'{k}="{_pct(v)}"' for k, v in fields)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self.authorization(request.method, str(request.url))
         yield request
+
+
+def _pct(value: str) -> str:
+    return quote(value, safe="-._~")

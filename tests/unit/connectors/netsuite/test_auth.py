@@ -8,6 +8,7 @@ import hmac
 from urllib.parse import quote, unquote
 
 import httpx
+import pytest
 
 from retailconnect.connectors.netsuite import NetSuiteAuth, realm_for
 
@@ -79,3 +80,34 @@ def test_auth_flow_signs_each_attempt_with_a_fresh_nonce() -> None:
         c.get("https://x.test/services/rest/record/v1/customer/1")
     assert len(set(seen)) == 2
     assert repr(auth) == "NetSuiteAuth(account_id='123')"  # no secrets in repr
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "post"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/services/rest/record/v1/salesOrder/eid:order_acme-1?replace=item",
+        "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/query/v1/suiteql?limit=10&offset=0",
+        "http://h:80/x?a=b%20c&a=a&z=%7E~&e=",
+        "HTTPS://H:443/x",
+        "https://h:8443/p%20q?x=%2F",
+    ],
+)
+def test_header_is_byte_for_byte_what_oauthlib_signs(method: str, url: str) -> None:
+    """The connector signs by hand (oauthlib costs half a millisecond a request); same header as oauthlib."""
+    from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_TYPE_AUTH_HEADER, Client
+
+    ours = NetSuiteAuth("1234567_SB1", "ck+/x", "cs&y", "ti", "ts~z")
+    ref = Client(
+        "ck+/x",
+        client_secret="cs&y",
+        resource_owner_key="ti",
+        resource_owner_secret="ts~z",
+        signature_method=SIGNATURE_HMAC_SHA256,
+        signature_type=SIGNATURE_TYPE_AUTH_HEADER,
+        realm="1234567_SB1",
+        nonce="n0nce",
+        timestamp="1700000000",
+    )
+    expected = ref.sign(url, http_method=method.upper())[1]["Authorization"]
+    assert ours.authorization(method, url, nonce="n0nce", timestamp="1700000000") == expected
