@@ -13,7 +13,11 @@ orders/s against the chain, whose latencies count from the scheduled send time (
   captures with one durable SQLite insert per order (inbound archive), group-committed and awaited
   before answering; ``--hub real`` uses runtime.Hub (role "gateway") and its capture_order.
 - bare: the same body parsed into the same Order model, nothing else.
-Keys: chain.rps, chain.p99_ms, bare.rps, chain_vs_bare, fixed_500.p99_ms (chain at 500 orders/s).
+Keys: chain.rps, chain.p99_ms, bare.rps, chain_vs_bare, fixed_500.p99_ms (chain at 500 orders/s);
+chain/bare.cpu_ms_per_req (server process CPU per answered request, threads included, least disturbed
+round) and cpu_ratio = bare/chain CPU per request (the rps ratio both would reach CPU-bound on a machine
+of their own: on a shared machine rps moves with the neighbours' load, CPU per request much less), and
+the load average at the end.
 """
 
 from __future__ import annotations
@@ -145,7 +149,7 @@ def _chain_app(db: str) -> Any:
             self.archive = PayloadArchive(store)
             self.audit = AuditLog(store)
             self.bindings = Bindings(store)
-            self.committer = GroupCommitter(store)
+            self.committer = GroupCommitter.shared(store)  # the gateway's writer: one transaction stream
 
         @staticmethod
         def _insert_rows(conn: Any, rows: Any) -> list[None]:
@@ -181,16 +185,29 @@ body = [[%(body)s]]
 """
 
 
-def run_wrk(url: str, key: str, body: str, seconds: int, conns: int, idem: bool) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and all its threads (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    url: str, key: str, body: str, seconds: int, conns: int, idem: bool, pid: int | None = None
+) -> dict[str, float]:
     run = uuid.uuid4().hex  # keys must differ between runs (wrk's Lua random sequence repeats)
     idem_line = f'h["Idempotency-Key"] = "{run}-" .. counter' if idem else ""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA % {"key": key, "body": body, "idem": idem_line})
         script = f.name
+    cpu0 = cpu_seconds(pid) if pid else None
     out = subprocess.run(
         ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", script, url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
+    cpu1 = cpu_seconds(pid) if pid else None
     os.unlink(script)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
@@ -203,9 +220,13 @@ def run_wrk(url: str, key: str, body: str, seconds: int, conns: int, idem: bool)
 
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     total = re.search(r"(\d+) requests in", out)
-    return {"rps": round(rps, 1), "p50_ms": ms("50"), "p99_ms": ms("99"),
-            "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            "requests": int(total.group(1)) if total else 0}  # fmt: skip
+    requests = int(total.group(1)) if total else 0
+    got = {"rps": round(rps, 1), "p50_ms": ms("50"), "p99_ms": ms("99"),
+           "non_2xx": int(non2xx.group(1)) if non2xx else 0, "requests": requests}  # fmt: skip
+    if cpu0 is not None and cpu1 is not None and requests:
+        # server CPU per answered request: on a shared machine this moves far less than rps does
+        got["cpu_ms_per_req"] = round((cpu1 - cpu0) * 1000 / requests, 3)
+    return got
 
 
 async def fixed_rate(port: int, key: str, body: bytes, rate: float, seconds: float) -> dict[str, float]:
@@ -256,6 +277,10 @@ def _median_run(runs: list[dict[str, float]]) -> dict[str, Any]:
     mid = dict(ordered[len(ordered) // 2])
     mid["rps_all"] = [r["rps"] for r in runs]
     mid["p99_ms_all"] = [r["p99_ms"] for r in runs]
+    cpu = [r["cpu_ms_per_req"] for r in runs if "cpu_ms_per_req" in r]
+    if cpu:
+        mid["cpu_ms_per_req"] = min(cpu)  # the least disturbed round
+        mid["cpu_ms_per_req_all"] = cpu
     return mid
 
 
@@ -313,8 +338,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             # alternate short rounds so both see the same background load on a shared machine
             bare_runs, chain_runs = [], []
             for _ in range(rounds):
-                bare_runs.append(run_wrk(bare_url, key, body, seconds, 16, False))
-                chain_runs.append(run_wrk(chain_url, key, body, seconds, 16, idem))
+                bare_runs.append(run_wrk(bare_url, key, body, seconds, 16, False, bare.pid))
+                chain_runs.append(run_wrk(chain_url, key, body, seconds, 16, idem, chain.pid))
             results["bare"] = _median_run(bare_runs)
             results["chain"] = _median_run(chain_runs)
             results["rounds"] = rounds
@@ -341,6 +366,12 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         results["chain"]["durable_rows_per_request"] = round(rows / max(1, sent), 3)
     shutil.rmtree(tmp, ignore_errors=True)
     results["chain_vs_bare"] = round(results["chain"]["rps"] / results["bare"]["rps"], 3)
+    if "cpu_ms_per_req" in results["chain"] and "cpu_ms_per_req" in results["bare"]:
+        # what chain_vs_bare would be with both servers CPU-bound on a machine of their own
+        results["cpu_ratio"] = round(
+            results["bare"]["cpu_ms_per_req"] / results["chain"]["cpu_ms_per_req"], 3
+        )
+    results["load_average"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 

@@ -87,7 +87,8 @@ def create_app(
         settings = GatewaySettings.from_topology(topo) if topo is not None else GatewaySettings()
     consumers = consumers or ConsumerStore(hub.store, cache_ttl_s=settings.key_cache_ttl_s)
     deprecations = {**experience.DEPRECATIONS, **settings.deprecations}
-    committer = GroupCommitter(hub.store)
+    # the process-wide writer of this store: a hub capturing through it shares its transactions
+    committer = GroupCommitter.shared(hub.store) if hub.store is not None else GroupCommitter(None)
     state = GatewayState(
         hub=hub,
         settings=settings,
@@ -125,7 +126,8 @@ def create_app(
     app.state.gateway = state
     install_problem_handlers(app)
 
-    for router in (channels.router, experience.router, process.router, system.router, ops.router):
+    # process first: order capture is the hottest route and matching walks the routes in order
+    for router in (process.router, channels.router, experience.router, system.router, ops.router):
         app.include_router(router)
     app.include_router(_health_router())
     for extra in extra_routers:

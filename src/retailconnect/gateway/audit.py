@@ -12,14 +12,9 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from anyio import to_thread
-
-from retailconnect.store.audit import GENESIS, _canonical_json, _row_hash
-from retailconnect.store.tables import audit_log
 
 __all__ = ["AuditWriter", "redact"]
 
@@ -104,23 +99,8 @@ class AuditWriter:
             self._write_in(conn, batch)
 
     def _write_in(self, conn: Any, batch: list[tuple[str, str, str | None, dict[str, Any]]]) -> None:
-        """Append the batch to the hash chain with one read of the chain head and one multi-row insert
-        (the same row format and hash as ``AuditLog.append``; ``AuditLog.verify`` checks both)."""
-        if self.store.dialect == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(724012)"))
-        prev = conn.execute(sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
-        prev = prev or GENESIS
-        rows = []
-        for actor, action, target, details in batch:
-            at = datetime.now(UTC)
-            body = _canonical_json(details)
-            digest = _row_hash(prev, at, actor, action, target, body)
-            rows.append(
-                {"at": at, "actor": actor, "action": action, "target": target, "details": body,
-                 "prev_hash": prev, "hash": digest}
-            )  # fmt: skip
-            prev = digest
-        conn.execute(audit_log.insert(), rows)
+        """The batch on the hash chain: one read of the chain head, one multi-row insert."""
+        self.audit_log.append_many(batch, conn=conn)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -159,7 +159,13 @@ Caller = Annotated[Principal, Depends(get_principal)]
 def RequireScope(*scopes: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """Router/route dependency: the caller holds every scope, and is within its rate budget."""
 
-    async def check(request: Request, principal: Caller, state: State) -> Principal:
+    async def check(request: Request) -> Principal:
+        # one dependency reading the scope directly (not Caller + State): FastAPI resolves each
+        # sub-dependency per request, and this one guards every route
+        principal = request.scope.get("state", {}).get("principal")
+        if principal is None:
+            principal = await get_principal(request)  # raises the 401
+        state: GatewayState = request.app.state.gateway
         missing = [s for s in scopes if not principal.has_scope(s)]
         if missing:
             raise PermissionDeniedError(

@@ -1,7 +1,8 @@
 """Per consumer and per route rate limits with the ``limits`` library.
 
 Memory storage by default; ``redis://`` when configured, so several gateway processes share one budget.
-Fixed windows: one ``hit`` and one ``get_window_stats`` per request. Every limited response carries the
+Fixed windows: the storage's ``incr`` and ``get_expiry`` per request, as ``FixedWindowRateLimiter`` does
+(its ``hit`` + ``get_window_stats`` would read the counter a second time). Every limited response carries the
 IETF draft fields ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset`` (seconds) and
 ``RateLimit-Policy`` (``<limit>;w=<window seconds>``); a refused one is a 429 problem with ``Retry-After``.
 """
@@ -14,7 +15,6 @@ from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.requests import Request
 
@@ -43,7 +43,6 @@ class RateLimiter:
             self.storage = storage_from_string(url, implementation="redispy")  # type: ignore[assignment]
         else:
             self.storage = MemoryStorage()
-        self.strategy = FixedWindowRateLimiter(self.storage)
         self._items: dict[str, RateLimitItem] = {}
 
     def _item(self, text: str) -> RateLimitItem:
@@ -66,14 +65,16 @@ class RateLimiter:
     async def enforce(self, request: Request, principal: Principal) -> None:
         route = route_key(request)
         item = self._item(self.budget_for(principal, route))
-        ident = (self.settings.key_prefix, principal.tenant, principal.consumer, route)
-        allowed = await self.strategy.hit(item, *ident)
-        stats = await self.strategy.get_window_stats(item, *ident)
-        reset = max(0, math.ceil(stats.reset_time - time.time()))
         window = item.get_expiry()
+        key = item.key_for(self.settings.key_prefix, principal.tenant, principal.consumer, route)
+        # what FixedWindowRateLimiter.hit + get_window_stats do, with the count the increment returns
+        # (two storage calls instead of three: one round trip fewer on Redis, half the cost in memory)
+        count = await self.storage.incr(key, window, amount=1)
+        allowed = count <= item.amount
+        reset = max(0, math.ceil(await self.storage.get_expiry(key) - time.time()))
         headers = {
             "RateLimit-Limit": str(item.amount),
-            "RateLimit-Remaining": str(max(0, stats.remaining)),
+            "RateLimit-Remaining": str(max(0, item.amount - count)),
             "RateLimit-Reset": str(reset),
             "RateLimit-Policy": f"{item.amount};w={window}",
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,12 +19,16 @@ from sqlalchemy.engine import Connection
 from .db import Store
 from .tables import audit_log
 
-__all__ = ["GENESIS", "AuditLog", "AuditVerification"]
+__all__ = ["GENESIS", "AuditEntry", "AuditLog", "AuditVerification"]
 
 GENESIS = "0" * 64
 
 
-def _canonical_json(details: dict[str, Any]) -> str:
+# (actor, action, target, details): one entry for AuditLog.append_many
+AuditEntry = tuple[str, str, str | None, Mapping[str, Any] | None]
+
+
+def _canonical_json(details: Mapping[str, Any]) -> str:
     return json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
 
 
@@ -31,6 +36,10 @@ def _row_hash(prev: str, at: datetime, actor: str, action: str, target: str | No
     at_s = at.astimezone(UTC).isoformat() if at.tzinfo else at.replace(tzinfo=UTC).isoformat()
     payload = "|".join([prev, at_s, actor, action, target or "", details])
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+_HEAD = sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
+_INSERT = audit_log.insert()
 
 
 @dataclass(frozen=True)
@@ -58,13 +67,41 @@ class AuditLog:
                 return self._append(c, actor, action, target, details or {})
         return self._append(conn, actor, action, target, details or {})
 
+    def append_many(self, entries: Iterable[AuditEntry], conn: Connection | None = None) -> int:
+        """Append entries in order with one read of the chain head and one multi-row insert; each row
+        links to the one before, exactly as that many ``append`` calls would. Returns the count."""
+        if conn is None:
+            with self.store.begin() as c:
+                return self._append_many(c, entries)
+        return self._append_many(conn, entries)
+
+    def _append_many(self, c: Connection, entries: Iterable[AuditEntry]) -> int:
+        prev = self._head(c)
+        rows = []
+        for actor, action, target, details in entries:
+            at = datetime.now(UTC)
+            body = _canonical_json(details or {})
+            digest = _row_hash(prev, at, actor, action, target, body)
+            rows.append(
+                {"at": at, "actor": actor, "action": action, "target": target, "details": body,
+                 "prev_hash": prev, "hash": digest}
+            )  # fmt: skip
+            prev = digest
+        if rows:
+            c.execute(_INSERT, rows)
+        return len(rows)
+
+    def _head(self, c: Connection) -> str:
+        """The last row's hash, with the chain locked for this transaction (SQLite: its write lock)."""
+        if self.store.dialect == "postgresql":
+            c.execute(sa.text("SELECT pg_advisory_xact_lock(724012)"))
+        prev: str | None = c.execute(_HEAD).scalar()
+        return prev or GENESIS
+
     def _append(
         self, c: Connection, actor: str, action: str, target: str | None, details: dict[str, Any]
     ) -> int:
-        if self.store.dialect == "postgresql":
-            c.execute(sa.text("SELECT pg_advisory_xact_lock(724012)"))
-        prev = c.execute(sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
-        prev = prev or GENESIS
+        prev = self._head(c)
         at = datetime.now(UTC)
         body = _canonical_json(details)
         h = _row_hash(prev, at, actor, action, target, body)

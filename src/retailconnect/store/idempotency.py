@@ -1,17 +1,27 @@
-"""Idempotency keys: the first request with a key claims it; repeats get the stored response."""
+"""Idempotency keys: the first request with a key claims it; repeats get the stored response.
+
+``claim`` -> ``new`` (run it) | ``in_flight`` (a first attempt is still running) | ``completed`` (the stored
+answer) | ``mismatch`` (the key was used with another request). An in-flight claim older than
+``stale_after`` is taken over (the first attempt died without answering). ``claim_many``,
+``complete_many`` and ``release_in`` do the same inside a caller's transaction for many keys at once (the
+gateway's group commit): one ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` claims every new key of a
+batch, and only the keys already taken are read back.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from .db import Store
-from .tables import idempotency_keys
+from .tables import idempotency_keys as t
 
 __all__ = ["Claim", "IdempotencyKeys", "request_hash"]
 
@@ -36,64 +46,110 @@ class IdempotencyKeys:
     def __init__(self, store: Store, *, stale_after: timedelta = timedelta(minutes=5)) -> None:
         self.store = store
         self.stale_after = stale_after
+        insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+        # statements built once: building them per call costs more than running them
+        self._claim_stmt = (
+            insert(t).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(t.c.scope, t.c.key)
+        )
+        self._read_stmt = sa.select(t).where(
+            t.c.scope == sa.bindparam("b_scope"), t.c.key.in_(sa.bindparam("b_keys", expanding=True))
+        )
+        self._complete_stmt = (
+            sa.update(t)
+            .where(t.c.scope == sa.bindparam("b_scope"), t.c.key == sa.bindparam("b_key"))
+            .values(
+                state="completed",
+                status=sa.bindparam("b_status"),
+                body=sa.bindparam("b_body", type_=t.c.body.type),
+                headers=sa.bindparam("b_headers", type_=t.c.headers.type),
+                completed_at=sa.bindparam("b_at", type_=t.c.completed_at.type),
+            )
+        )
 
+    # -- one key, one transaction ---------------------------------------------------------------------
     def claim(self, scope: str, key: str, req_hash: str) -> Claim:
-        now = datetime.now(UTC)
-        try:
-            with self.store.begin() as c:
-                c.execute(
-                    idempotency_keys.insert().values(
-                        scope=scope, key=key, request_hash=req_hash, state="in_flight", created_at=now
-                    )
-                )
-            return Claim("new")
-        except IntegrityError:
-            pass
         with self.store.begin() as c:
-            row = c.execute(
-                sa.select(idempotency_keys).where(
-                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-                )
-            ).one_or_none()
-            if row is None:  # released in between: try again once
-                return self.claim(scope, key, req_hash)
-            if row.request_hash != req_hash:
-                return Claim("mismatch")
-            if row.state == "completed":
-                return Claim("completed", row.status, row.body, dict(row.headers or {}))
-            created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-            if now - created > self.stale_after:
-                # the first attempt died without answering: let this one take over
-                c.execute(
-                    idempotency_keys.update()
-                    .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-                    .values(created_at=now)
-                )
-                return Claim("new")
-            return Claim("in_flight")
+            return self.claim_many(c, [(scope, key, req_hash)])[0]
 
     def complete(
         self, scope: str, key: str, status: int, body: bytes, headers: dict[str, str] | None = None
     ) -> None:
         with self.store.begin() as c:
-            c.execute(
-                idempotency_keys.update()
-                .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-                .values(
-                    state="completed",
-                    status=status,
-                    body=body,
-                    headers=headers or {},
-                    completed_at=datetime.now(UTC),
-                )
-            )
+            self.complete_many(c, [completion(scope, key, status, body, headers)])
 
     def release(self, scope: str, key: str) -> None:
         with self.store.begin() as c:
-            c.execute(
-                idempotency_keys.delete().where(
-                    idempotency_keys.c.scope == scope,
-                    idempotency_keys.c.key == key,
-                    idempotency_keys.c.state == "in_flight",
-                )
-            )
+            self.release_in(c, scope, key)
+
+    # -- many keys in the caller's transaction --------------------------------------------------------
+    def claim_many(self, c: Connection, items: Sequence[tuple[str, str, str]]) -> list[Claim]:
+        """Claims for ``(scope, key, request hash)`` items, in order. The same key twice in one call
+        behaves as two calls in a row (the second is in flight, or a mismatch)."""
+        now = datetime.now(UTC)
+        first: dict[tuple[str, str], str] = {}  # each key's first request hash in this call
+        for scope, key, req_hash in items:
+            first.setdefault((scope, key), req_hash)
+        rows = [
+            {"scope": s, "key": k, "request_hash": h, "state": "in_flight", "created_at": now}
+            for (s, k), h in first.items()
+        ]
+        # no conflict aborts the statement (another process may hold some of these keys)
+        inserted = {(r.scope, r.key) for r in c.execute(self._claim_stmt, rows)}
+        taken: dict[str, list[str]] = {}
+        for scope, key in first:
+            if (scope, key) not in inserted:
+                taken.setdefault(scope, []).append(key)
+        existing: dict[tuple[str, str], Any] = {}
+        for scope, keys in taken.items():
+            for r in c.execute(self._read_stmt, {"b_scope": scope, "b_keys": keys}):
+                existing[(r.scope, r.key)] = r
+        out: list[Claim] = []
+        decided: dict[tuple[str, str], Claim] = {}
+        for scope, key, req_hash in items:
+            ident = (scope, key)
+            prior = decided.get(ident)
+            if prior is not None:  # a repeat within this call sees the first as the earlier request
+                if first[ident] != req_hash:
+                    out.append(Claim("mismatch"))
+                else:
+                    out.append(Claim("in_flight") if prior.state == "new" else prior)
+                continue
+            if ident in inserted:
+                claim = Claim("new")
+            elif ident in existing:
+                claim = self._judge(c, existing[ident], req_hash, now)
+            else:  # released by another process between our insert and read: let the client retry
+                claim = Claim("in_flight")
+            decided[ident] = claim
+            out.append(claim)
+        return out
+
+    def _judge(self, c: Connection, row: Any, req_hash: str, now: datetime) -> Claim:
+        if row.request_hash != req_hash:
+            return Claim("mismatch")
+        if row.state == "completed":
+            return Claim("completed", row.status, row.body, dict(row.headers or {}))
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        if now - created > self.stale_after:
+            # the first attempt died without answering: let this one take over
+            c.execute(sa.update(t).where(t.c.scope == row.scope, t.c.key == row.key).values(created_at=now))
+            return Claim("new")
+        return Claim("in_flight")
+
+    def complete_many(self, c: Connection, items: Sequence[Mapping[str, Any]]) -> None:
+        """Store the answers (items made by :func:`completion`) with one statement."""
+        c.execute(self._complete_stmt, list(items))
+
+    def release_in(self, c: Connection, scope: str, key: str) -> None:
+        """Forget an in-flight claim (the request failed in a way a retry may fix)."""
+        c.execute(sa.delete(t).where(t.c.scope == scope, t.c.key == key, t.c.state == "in_flight"))
+
+
+def completion(
+    scope: str, key: str, status: int, body: bytes, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """One item for :meth:`IdempotencyKeys.complete_many`."""
+    return {
+        "b_scope": scope, "b_key": key, "b_status": status, "b_body": body, "b_headers": dict(headers or {}),
+        "b_at": datetime.now(UTC),
+    }  # fmt: skip

@@ -60,3 +60,15 @@ async def test_bulk_claims_in_one_batch_see_each_other(store):
     again = await asyncio.gather(keys.claim("s", "x", "h1"), keys.claim("s", "y", "h1"))
     assert again[0].state == "completed" and again[0].body == b"ok" and again[1].state == "new"
     await committer.stop()
+
+
+async def test_shared_committer_is_one_per_store_and_stop_answers_what_is_queued(store):
+    committer = GroupCommitter.shared(store)
+    assert GroupCommitter.shared(store) is committer
+    keys = GroupIdempotencyKeys(store, committer)
+    pending = [asyncio.ensure_future(keys.claim("s", f"q{i}", "h")) for i in range(20)]
+    await asyncio.sleep(0)  # queued, not yet committed
+    await committer.stop()  # another app sharing the writer shuts down: queued claims still answer
+    assert [c.state for c in await asyncio.wait_for(asyncio.gather(*pending), 10)] == ["new"] * 20
+    assert (await keys.claim("s", "q0", "h")).state == "in_flight"  # a later operation restarts it
+    await committer.stop()

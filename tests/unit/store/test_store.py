@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -69,6 +70,56 @@ def test_idempotency_claims(store: Store) -> None:
     assert k.claim("consumer-b", "key-1", h).state == "new"  # keys are scoped per consumer
     k.release("consumer-b", "key-1")
     assert k.claim("consumer-b", "key-1", h).state == "new"
+
+
+def test_idempotency_claim_many_in_one_transaction(store: Store) -> None:
+    k = IdempotencyKeys(store)
+    assert k.claim("s", "done", "h").state == "new"
+    k.complete("s", "done", 201, b"ok", {})
+    items = [("s", "a", "h"), ("s", "a", "h"), ("s", "a", "other"), ("s", "done", "h"), ("s", "done", "x"),
+             ("t", "a", "h")]  # fmt: skip
+    with store.begin() as c:
+        got = [claim.state for claim in k.claim_many(c, items)]
+    # a repeat inside one call behaves as the next request: in flight (same body) or a mismatch
+    assert got == ["new", "in_flight", "mismatch", "completed", "mismatch", "new"]
+    with store.begin() as c:
+        assert [x.state for x in k.claim_many(c, [("s", "a", "h"), ("t", "b", "h")])] == ["in_flight", "new"]
+        k.release_in(c, "s", "a")
+    assert k.claim("s", "a", "h").state == "new"
+
+
+def test_idempotency_stale_claim_is_taken_over_once(store: Store) -> None:
+    k = IdempotencyKeys(store, stale_after=timedelta(0))
+    assert k.claim("s", "k", "h").state == "new"
+    with store.begin() as c:  # the first attempt died: one of two racing retries takes over
+        assert [x.state for x in k.claim_many(c, [("s", "k", "h"), ("s", "k", "h")])] == ["new", "in_flight"]
+
+
+def test_idempotency_lookup_of_taken_keys_uses_the_primary_key(sqlite_url: str) -> None:
+    s = Store.open(sqlite_url)
+    k = IdempotencyKeys(s)
+    stmt = k._read_stmt.params(b_scope="s", b_keys=["k1", "k2"])
+    sql = str(stmt.compile(s.engine, compile_kwargs={"literal_binds": True}))
+    with s.connect() as c:
+        plan = " ".join(str(r[-1]) for r in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    s.close()
+    assert "SEARCH" in plan and "SCAN" not in plan, plan  # a scan made every batch as slow as the table
+
+
+def test_audit_append_many_continues_the_chain(store: Store) -> None:
+    log = AuditLog(store)
+    log.append("ops", "first", None, {"i": 0})
+    assert log.append_many([("api", "POST /v1/orders", "/v1/orders", {"i": i}) for i in range(1, 4)]) == 3
+    with store.begin() as c:
+        log.append_many([("api", "GET /v1/x", None, None)], conn=c)
+    log.append("ops", "last", None, {"i": 5})
+    assert log.append_many([]) == 0
+    result = log.verify()
+    assert result.ok and result.checked == 6
+    assert [e["action"] for e in log.entries()][::-1][1:4] == ["POST /v1/orders"] * 3
+    with store.begin() as c:  # a batch row is chained like any other: tampering shows
+        c.execute(audit_log.update().where(audit_log.c.action == "GET /v1/x").values(actor="mallory"))
+    assert not log.verify().ok
 
 
 def test_audit_chain_detects_tampering(store: Store) -> None:
