@@ -60,6 +60,7 @@ __all__ = ["SqlBus", "SqlOutbox", "event_params", "event_rows", "insert_event_pa
 log = logging.getLogger(__name__)
 
 
+_CHECKPOINT_BYTES = 4 << 20  # SQLite's default auto-checkpoint is 1,000 pages (4 MB)
 _ROWS_PER_INSERT = 250  # 2,000 parameters per statement (SQLite allows 32,766)
 _COLS = ("dedupe_key", "event_id", "type", "subject", "part", "target_group", "published_at", "envelope")
 
@@ -192,6 +193,9 @@ class SqlBus(EventBus):
         self._inline_ok = self.dialect == "sqlite" and bool(db) and db != ":memory:"
         self._inline_conn: Connection | None = None
         self._inline_pragmas: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        # SQLite file: bytes published since the last background WAL checkpoint (None: not used).
+        self._ckpt_bytes: int | None = 0 if self._inline_ok else None
+        self._ckpt: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- plumbing
     async def _db(self, fn: Callable[[Connection], Any], *, write: bool = True, inline: bool = False) -> Any:
@@ -280,6 +284,9 @@ class SqlBus(EventBus):
 
     async def close(self) -> None:
         await super().close()
+        if self._ckpt is not None:
+            await asyncio.gather(self._ckpt, return_exceptions=True)
+            self._ckpt = None
         if self._inline_conn is not None:
             self._inline_conn.close()
             self._inline_conn = None
@@ -294,8 +301,43 @@ class SqlBus(EventBus):
     async def _publish(self, events: Sequence[tuple[CloudEvent, str]]) -> None:
         await self.start()
         params = event_params(events)
-        await self._db(lambda c: insert_event_params(c, params))
+        if self._ckpt_bytes is None:
+            await self._db(lambda c: insert_event_params(c, params))
+        else:
+            await self._db(functools.partial(self._insert_no_checkpoint, params))
+            self._ckpt_bytes += sum(len(p[-1]) for p in params)
+            if self._ckpt_bytes >= _CHECKPOINT_BYTES and (self._ckpt is None or self._ckpt.done()):
+                self._ckpt_bytes = 0
+                self._ckpt = asyncio.get_running_loop().create_task(asyncio.to_thread(self._checkpoint))
         self._wake_all()
+
+    @staticmethod
+    def _insert_no_checkpoint(params: list[tuple[Any, ...]], c: Connection) -> None:
+        """Insert with SQLite's auto-checkpoint off for this commit: the checkpoint (copying the WAL
+        into the database and an fsync) then runs on its own thread (``_checkpoint``) instead of
+        inside whichever publish crossed the threshold."""
+        raw = c.connection.dbapi_connection
+        assert raw is not None
+        before = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        raw.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            insert_event_params(c, params)
+            c.commit()
+        finally:
+            raw.execute(f"PRAGMA wal_autocheckpoint={int(before)}")
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database off the publishing path, then finish what publishes added
+        meanwhile under the write lock: only a fully copied WAL is restarted from its beginning by
+        the next write, otherwise it would grow without bound under steady publishing."""
+        assert self._write_lock is not None
+        try:
+            with self.engine.connect() as c:
+                c.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                with self._write_lock:  # (a publish may have begun before the first pass ended)
+                    c.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # the next auto-checkpoint (the store's commits, this bus's next one) will do it
+            log.warning("bus: WAL checkpoint failed", exc_info=True)
 
     # ---------------------------------------------------------------- subscribe
     def _subscribe(self, opts: SubscriptionOptions, handler: Callable[..., Awaitable[None]]) -> Subscription:
