@@ -159,7 +159,9 @@ async def test_fulfillment_with_tracking_lands_in_simulator(sim: ShopifySimulato
             order_external_id=str(o["id"]),
         )  # fmt: skip
         state = (await h.get("/_sim/state/fulfillments")).json()
+        cheap = (await h.get("/_sim/state/fulfillments", params={"tracking_only": "1"})).json()
         orders = (await h.get("/_sim/state/orders")).json()["orders"]
+    assert cheap == {"tracking_by_order": state["tracking_by_order"]}
     assert fid.startswith("gid://shopify/Fulfillment/")
     assert state["tracking_by_order"][str(o["id"])] == ["1Z999AA10123456784"]
     assert state["fulfillments"][0]["tracking_company"] == "UPS"

@@ -65,7 +65,11 @@ class ShopifyDriver(_Driver):
     async def orders(self) -> list[dict[str, Any]]:
         return list((await self.get("/_sim/state/orders"))["orders"])
 
-    async def fulfillments(self) -> dict[str, Any]:
+    async def fulfillments(self, *, tracking_only: bool = False) -> dict[str, Any]:
+        """Shopify's fulfilments and the tracking numbers by order id (``tracking_only``: just those,
+        cheap enough to poll every second without disturbing the simulator)."""
+        if tracking_only:
+            return dict(await self.get("/_sim/state/fulfillments", tracking_only="1"))
         return dict(await self.get("/_sim/state/fulfillments"))
 
     async def refunds(self) -> list[dict[str, Any]]:
@@ -81,12 +85,20 @@ class ShopifyDriver(_Driver):
         await self.post("/_sim/webhooks", {"topic": topic, "address": address})
 
 
+# what erp_ledger reads of a sales order: asking NetSuite's simulator for these alone keeps a poll cheap
+# (the full view of 500 orders with their lines is a megabyte the simulator's loop spends a second on)
+LEDGER_FIELDS = ("id", "externalId", "otherRefNum", "tranId", "created_count", "updated_count")
+
+
 class NetSuiteDriver(_Driver):
-    async def records(self, rtype: str) -> list[dict[str, Any]]:
+    async def records(self, rtype: str, fields: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        if fields:
+            return list(await self.get(f"/_sim/state/{rtype}", fields=",".join(fields)))
         return list(await self.get(f"/_sim/state/{rtype}"))
 
-    async def sales_orders(self) -> list[dict[str, Any]]:
-        return await self.records("salesOrder")
+    async def sales_orders(self, *, full: bool = False) -> list[dict[str, Any]]:
+        """Sales orders as NetSuite holds them: the ledger fields, or (``full``) every field and line."""
+        return await self.records("salesOrder", None if full else LEDGER_FIELDS)
 
     async def requests(self, items: bool = False) -> dict[str, Any]:
         return dict(await self.get("/_sim/requests", **({"items": "1"} if items else {})))

@@ -75,7 +75,8 @@ class Reporter:
 _FIGURE_LABELS: list[tuple[str, str]] = [
     ("orders", "orders"),
     ("orders_per_s", "orders/s to ERP"),
-    ("erp_max_rps", "ERP max req/s"),
+    ("erp_sustained_rps", "ERP req/s busiest 5 s"),
+    ("erp_max_rps", "busiest second"),
     ("erp_limit_rps", "ERP limit req/s"),
     ("erp_max_in_flight", "ERP max in flight"),
     ("erp_concurrency_limit", "ERP concurrency limit"),

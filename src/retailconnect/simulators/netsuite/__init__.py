@@ -4,7 +4,8 @@
 
 Settings: ``account_id`` (1234567), ``consumer_key`` / ``consumer_secret`` / ``token_id`` / ``token_secret``
 (``sim-consumer-key`` ...), ``verify_signatures`` (true), ``concurrency_limit`` (5; more requests in flight
-answer NetSuite's 429 body, nothing is queued), ``rate_limit_rps`` (optional per-second cap -> 429),
+answer NetSuite's 429 body, nothing is queued), ``rate_limit_rps`` (optional request rate: a bucket of
+``rate_limit_burst`` requests, default the rate, refilled at the rate per second; empty -> 429),
 ``governance_readable`` (true; false answers 403 like a non-admin role), ``items`` (list of
 ``{"sku", "price", "title", "inactive"}`` or ``{sku: price}``), ``customers`` (``{"email", "firstName",
 "lastName", "creditHold", "externalId"}``).

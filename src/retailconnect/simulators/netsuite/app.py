@@ -8,7 +8,6 @@ import asyncio
 import json
 import re
 import time
-from collections import deque
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -37,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "verify_signatures": True,
     "concurrency_limit": 5,
     "rate_limit_rps": None,
+    "rate_limit_burst": None,
     "governance_readable": True,
     "items": [],
     "customers": [],
@@ -59,7 +59,7 @@ class NSJSON(JSONResponse):
 
 
 class Governor:
-    """Concurrency governance and an optional per-second cap for the /services paths."""
+    """Concurrency governance and an optional request rate (a token bucket) for the /services paths."""
 
     def __init__(self, app: ASGIApp, sim: NetSuiteSimulator) -> None:
         self.app = app
@@ -72,18 +72,14 @@ class Governor:
         sim = self.sim
         now = time.monotonic()
         rps = sim.settings.get("rate_limit_rps")
-        if rps:
-            while sim.starts and sim.starts[0] < now - 1.0:
-                sim.starts.popleft()
-            if len(sim.starts) >= float(rps):
-                sim.rejected_rate += 1
-                await _reply(
-                    send,
-                    429,
-                    error_body(429, "REQUEST_LIMIT_EXCEEDED", "Request limit exceeded. Request blocked."),
-                )
-                return
-            sim.starts.append(now)
+        if rps and not sim.take_token(float(rps), now):
+            sim.rejected_rate += 1
+            await _reply(
+                send,
+                429,
+                error_body(429, "REQUEST_LIMIT_EXCEEDED", "Request limit exceeded. Request blocked."),
+            )
+            return
         limit = int(sim.settings.get("concurrency_limit") or 0)
         if limit and sim.in_flight >= limit:
             sim.rejected_concurrency += 1
@@ -129,7 +125,8 @@ class NetSuiteSimulator(SimulatorBase):
         self.rejected_concurrency = 0
         self.rejected_rate = 0
         self.rejected_auth = 0
-        self.starts: deque[float] = deque()
+        self._tokens: float | None = None  # the rate limit's bucket (None: full)
+        self._tokens_at = 0.0
         self.auth_failures: list[str] = []
         self._hangs_done: dict[str, int] = {}
         s = self.settings
@@ -160,6 +157,21 @@ class NetSuiteSimulator(SimulatorBase):
         self.app: ASGIApp = self.wrap(
             Starlette(routes=routes), error_body, around_faults=lambda app: Governor(app, self)
         )
+
+    def take_token(self, rps: float, now: float) -> bool:
+        """The request rate limit as API gateways enforce "N requests per second": a bucket of
+        ``rate_limit_burst`` requests (default N) refilled at N per second; a request finding it empty is
+        refused. A client that keeps under N/s is never refused though its requests may arrive bunched
+        (network or scheduling jitter); one that keeps above it soon is."""
+        burst = float(self.settings.get("rate_limit_burst") or rps)
+        tokens = burst if self._tokens is None else self._tokens
+        tokens = min(burst, tokens + (now - self._tokens_at) * rps)
+        self._tokens_at = now
+        if tokens < 1.0:
+            self._tokens = tokens
+            return False
+        self._tokens = tokens - 1.0
+        return True
 
     # -- helpers ---------------------------------------------------------------------------------
     def _auth(self, request: Request) -> Response | None:
@@ -382,7 +394,8 @@ class NetSuiteSimulator(SimulatorBase):
 
     async def update_settings(self, request: Request) -> Response:
         data = await request.json()
-        allowed = {"concurrency_limit", "rate_limit_rps", "governance_readable", "verify_signatures"}
+        allowed = {"concurrency_limit", "rate_limit_rps", "rate_limit_burst", "governance_readable",
+                   "verify_signatures"}  # fmt: skip
         self.settings.update({k: v for k, v in data.items() if k in allowed})
         return JSONResponse({k: self.settings.get(k) for k in allowed})
 
@@ -397,12 +410,14 @@ class NetSuiteSimulator(SimulatorBase):
         rtype = alias.get(rtype, rtype)
         if rtype not in RECORD_TYPES:
             return JSONResponse({"error": f"unknown record type {rtype}"}, status_code=404)
-        return NSJSON(self.state.records_view(rtype))
+        fields = [f for f in request.query_params.get("fields", "").split(",") if f] or None
+        return NSJSON(self.state.records_view(rtype, fields))
 
     async def reset(self, request: Request) -> Response:
         self.state.reset()
         self.reset_admin()
         self.max_in_flight = self.in_flight
+        self._tokens = None
         self.rejected_concurrency = self.rejected_rate = self.rejected_auth = 0
         self.auth_failures.clear()
         self._hangs_done.clear()

@@ -441,12 +441,17 @@ class NetSuiteState:
                 )
             return out
 
-    def records_view(self, rtype: str) -> list[dict[str, Any]]:
+    def records_view(self, rtype: str, fields: list[str] | None = None) -> list[dict[str, Any]]:
+        """Every record of ``rtype`` with its created/updated counts; ``fields`` keeps only those (a cheap
+        view for polling: no deep copy of the sublists)."""
         with self.lock:
             out = []
             for rid, rec in self.records[rtype].items():
                 st = self.stats.get((rtype, rid), {"created": 0, "updated": 0})
-                out.append(
-                    {**copy.deepcopy(rec), "created_count": st["created"], "updated_count": st["updated"]}
-                )
+                counts = {"created_count": st["created"], "updated_count": st["updated"]}
+                if fields is None:
+                    out.append({**copy.deepcopy(rec), **counts})
+                else:
+                    row = {**rec, **counts}
+                    out.append({f: copy.deepcopy(row.get(f)) for f in fields})
             return out

@@ -211,10 +211,14 @@ async def state_inventory(request: Request) -> JSONResponse:
 
 
 async def state_fulfillments(request: Request) -> JSONResponse:
+    """``{"fulfillments": [...], "tracking_by_order": {order id: [numbers]}}``; ``?tracking_only=1`` leaves
+    the fulfilments out (a cheap answer for polling)."""
     s = request.app.state.sim.state
     by_order: dict[str, list[str]] = {}
     for f in s.fulfillments:
         by_order.setdefault(str(f["order_id"]), []).extend(f["tracking_numbers"])
+    if request.query_params.get("tracking_only") in ("1", "true"):
+        return JSONResponse({"tracking_by_order": by_order})
     return JSONResponse({"fulfillments": s.fulfillments, "tracking_by_order": by_order})
 
 

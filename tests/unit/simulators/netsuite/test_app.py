@@ -130,3 +130,26 @@ async def test_sales_order_for_a_customer_created_by_upsert(sim: NetSuiteSimulat
         sim, "POST", "/services/rest/record/v1/salesOrder", json=so_body(item_id, cust.json()["id"])
     )
     assert r.status_code == 204, r.text
+
+
+async def test_state_view_with_fields_answers_only_those(sim: NetSuiteSimulator) -> None:
+    item, cust = ids(sim)
+    path = "/services/rest/record/v1/salesOrder/eid:F-1"
+    assert (await call(sim, "PUT", path, json=so_body(item, cust))).status_code == 204
+    slim = (await call(sim, "GET", "/_sim/state/salesOrder?fields=id,externalId,created_count")).json()
+    assert slim == [{"id": slim[0]["id"], "externalId": "F-1", "created_count": 1}]
+    full = (await call(sim, "GET", "/_sim/state/salesOrder")).json()
+    assert full[0]["item"]["items"] and full[0]["externalId"] == "F-1"
+
+
+def test_rate_limit_is_a_bucket_bunched_arrivals_under_the_rate_pass_a_sustained_excess_does_not() -> None:
+    sim = NetSuiteSimulator({"rate_limit_rps": 40})
+    t, refused = 0.0, 0
+    for i in range(108):  # 36/s for 3 s, with a 0.25 s stall that delivers 9 requests at once
+        at = t + i / 36
+        if 1.0 <= at < 1.25:
+            at = 1.25
+        refused += not sim.take_token(40.0, at)
+    assert refused == 0
+    over = [sim.take_token(40.0, 10.0 + i / 60) for i in range(240)]  # 60/s for 4 s: 40 + 4 x 40 pass
+    assert over.count(False) >= 30

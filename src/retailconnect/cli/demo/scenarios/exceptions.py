@@ -77,7 +77,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
 
     ok2, _ = await wait_until(posted, timeout_s=env.backlog_wait_s)
     out.figures["resolution_s"] = round(time.time() - t_fix, 1)
-    ledger = erp_ledger({number}, await env.netsuite.sales_orders())
+    ledger = erp_ledger({number}, await env.netsuite.sales_orders(full=True))
     out.check(
         "after the replay the order is in NetSuite exactly once, with the mapped SKU",
         ok2
@@ -92,7 +92,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
     ui.done(3)
 
     async def fulfilled() -> bool:
-        f = await env.shopify.fulfillments()
+        f = await env.shopify.fulfillments(tracking_only=True)
         return bool(f["tracking_by_order"].get(str(order["id"])))
 
     ok3, _ = await wait_until(fulfilled, timeout_s=env.backlog_wait_s)

@@ -9,7 +9,7 @@ from ..checks import Outcome, erp_ledger, norm_number
 from ..context import DemoEnv
 from ..drivers import wait_until
 from ..report import ScenarioUI
-from .orders import erp_figures
+from .orders import erp_figures, erp_limits_detail
 
 NAME = "flash_sale"
 TITLE = "10x order burst against a rate-limited ERP"
@@ -56,10 +56,9 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
     )
     await erp_figures(env, out, t0, t_drained)
     out.check(
-        "the ERP request limit was never exceeded",
-        out.figures["erp_max_rps"] <= env.erp_limit_rps and out.figures["erp_429s"] == 0,
-        f"max {out.figures['erp_max_rps']:.0f} req/s in any second (limit {env.erp_limit_rps}); "
-        f"{out.figures['erp_429s']} request(s) refused with 429",
+        "the ERP request limit was never exceeded (NetSuite refused nothing; sustained rate under it)",
+        out.figures["erp_429s"] == 0 and out.figures["erp_sustained_rps"] <= env.erp_limit_rps,
+        erp_limits_detail(env, out),
     )
     out.check(
         "the ERP concurrency limit was never exceeded",

@@ -15,12 +15,38 @@ NAME = "orders"
 TITLE = "Storefront orders to the ERP, shipped by the WMS, fulfilled on Shopify"
 
 
+# NetSuite's rate limit is a bucket (simulators/netsuite: N requests refilled at N per second): requests
+# that left the hub evenly can arrive bunched after a scheduling stall on this shared machine without being
+# refused. The limit is therefore judged as NetSuite judges it (its 429s) and as a sustained rate (the
+# busiest 5 s); the busiest single second is printed beside it.
+SUSTAINED_WINDOW_S = 5.0
+
+
+def erp_limits_respected(env: DemoEnv, out: Outcome) -> bool:
+    f = out.figures
+    return bool(
+        f["erp_429s"] == 0
+        and f["erp_sustained_rps"] <= env.erp_limit_rps
+        and f["erp_max_in_flight"] <= env.erp_concurrency
+    )
+
+
+def erp_limits_detail(env: DemoEnv, out: Outcome) -> str:
+    f = out.figures
+    return (
+        f"{f['erp_429s']} request(s) refused by NetSuite's governance (429); busiest 5 s "
+        f"{f['erp_sustained_rps']:.1f} req/s, busiest second {f['erp_max_rps']:.0f} (limit {env.erp_limit_rps}/s); "
+        f"max {f['erp_max_in_flight']} in flight (limit {env.erp_concurrency})"
+    )
+
+
 async def erp_figures(env: DemoEnv, out: Outcome, start: float, end: float) -> None:
     """ERP pressure as NetSuite itself logged it, inside [start, end]."""
     req = await env.netsuite.requests(items=True)
     items = req.get("items", [])
     window = [r for r in items if start <= float(r["started"]) <= end]
     out.figures["erp_max_rps"] = max_rps(items, start, end)
+    out.figures["erp_sustained_rps"] = round(max_rps(items, start, end, window_s=SUSTAINED_WINDOW_S), 1)
     out.figures["erp_limit_rps"] = env.erp_limit_rps
     out.figures["erp_max_in_flight"] = int(req.get("max_in_flight_governed", req.get("max_in_flight", 0)))
     out.figures["erp_concurrency_limit"] = env.erp_concurrency
@@ -36,7 +62,7 @@ async def shipped_and_fulfilled(
     ids = {str(o["id"]) for o in orders}
 
     async def all_fulfilled() -> bool:
-        f = await env.shopify.fulfillments()
+        f = await env.shopify.fulfillments(tracking_only=True)
         tracked = {oid for oid, nums in f["tracking_by_order"].items() if nums}
         if ui is not None:
             ui.status(f"fulfilled on Shopify {len(ids & tracked)}/{len(ids)}")
@@ -72,7 +98,7 @@ async def shipped_and_fulfilled(
     sos = await env.netsuite.sales_orders()
     ledger = erp_ledger(names, sos)
     so_ids = {str(so["id"]) for v in ledger.found.values() for so in v}
-    ifs = await env.netsuite.records("itemFulfillment")
+    ifs = await env.netsuite.records("itemFulfillment", ("id", "createdFrom"))
     fulfilled_sos = {str((r.get("createdFrom") or {}).get("id")) for r in ifs}
     out.check(
         "NetSuite holds an item fulfilment for every order",
@@ -105,7 +131,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
 
     ok, _ = await wait_until(in_erp, timeout_s=max(60.0, n / 2), interval_s=1.0)
     t_erp = time.time()
-    ledger = erp_ledger(numbers, await env.netsuite.sales_orders())
+    ledger = erp_ledger(numbers, await env.netsuite.sales_orders(full=True))
     out.figures["orders_per_s"] = round(len(ledger.found) / max(0.001, t_erp - t0), 1)
     out.figures["erp_updates"] = ledger.updates
     out.check(
@@ -153,10 +179,8 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
     await shipped_and_fulfilled(env, orders, out, timeout_s=max(60.0, n * 0.8), ui=ui)
     await erp_figures(env, out, t0, time.time())
     out.check(
-        "the ERP's limits were respected (as NetSuite logged it)",
-        out.figures["erp_max_rps"] <= env.erp_limit_rps
-        and out.figures["erp_max_in_flight"] <= env.erp_concurrency,
-        f"max {out.figures['erp_max_rps']:.0f} req/s (limit {env.erp_limit_rps}), "
-        f"max {out.figures['erp_max_in_flight']} in flight (limit {env.erp_concurrency})",
+        "the ERP's limits were respected (as NetSuite logged and governed it)",
+        erp_limits_respected(env, out),
+        erp_limits_detail(env, out),
     )
     return out

@@ -37,7 +37,7 @@ async def run(env: DemoEnv, ui: ScenarioUI) -> Outcome:
     ui.status(f"order {order['name']}: waiting until it is shipped")
 
     async def delivered() -> bool:
-        f = await env.shopify.fulfillments()
+        f = await env.shopify.fulfillments(tracking_only=True)
         return bool(f["tracking_by_order"].get(str(order["id"]))) and bool(
             erp_ledger({number}, await env.netsuite.sales_orders()).found
         )
