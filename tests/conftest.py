@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+# shared test kits importable by name (tests are not a package): tests/support/gateway_testkit.py
+sys.path.insert(0, str(Path(__file__).with_name("support")))
 
 REQUIRE = os.environ.get("RETAILCONNECT_REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("RETAILCONNECT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

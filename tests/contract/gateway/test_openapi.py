@@ -38,16 +38,11 @@ def test_diff_catches_a_removed_route_in_the_live_document():
 def _fuzz_target():
     """Built at import: schemathesis parametrizes from a schema object."""
     import atexit
-    import importlib.util
     import shutil
-    import sys
     import tempfile
 
-    path = Path(__file__).parents[2] / "unit" / "gateway" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_gateway_fuzz_support", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
+    from gateway_testkit import FakeHub
+
     tmp = tempfile.mkdtemp(prefix="rc-fuzz-")
     atexit.register(shutil.rmtree, tmp, True)
     store = Store.open(f"sqlite:///{tmp}/rc.db")
@@ -59,7 +54,7 @@ def _fuzz_target():
         ],
     )
     app = create_app(
-        mod.FakeHub(store),
+        FakeHub(store),
         settings=GatewaySettings(rate_limits=RateLimitSettings(default="100000/minute")),
         start_background=False,
     )
