@@ -14,9 +14,11 @@ cursors and bumps their ``epoch``, which makes a running worker drop what it rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import math
+import sqlite3
 import threading
 import time
 import uuid
@@ -61,7 +63,7 @@ log = logging.getLogger(__name__)
 
 
 _CHECKPOINT_BYTES = 4 << 20  # SQLite's default auto-checkpoint is 1,000 pages (4 MB)
-_ROWS_PER_INSERT = 250  # 2,000 parameters per statement (SQLite allows 32,766)
+_ROWS_PER_INSERT = 1000  # at most; fewer if SQLite's variable limit is lower (8 per row)
 _COLS = ("dedupe_key", "event_id", "type", "subject", "part", "target_group", "published_at", "envelope")
 
 
@@ -123,10 +125,15 @@ def insert_event_params(conn: Connection, params: list[tuple[Any, ...]]) -> None
     # GIL around every statement step, and while the event loop is busy each re-take can wait the
     # switch interval (5 ms), so a step per row stalled the publishing thread behind the consumer.
     one = "(" + ", ".join(["?"] * len(_COLS)) + ")"
+    raw = conn.connection.dbapi_connection
+    step = _ROWS_PER_INSERT
+    getlimit = getattr(raw, "getlimit", None)
+    if getlimit is not None:
+        step = max(1, min(step, getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(_COLS)))
     dbcur = conn.connection.cursor()
     try:
-        for i in range(0, len(params), _ROWS_PER_INSERT):
-            chunk = params[i : i + _ROWS_PER_INSERT]
+        for i in range(0, len(params), step):
+            chunk = params[i : i + step]
             dbcur.execute(
                 f"INSERT OR IGNORE INTO bus_events ({names}) VALUES {', '.join([one] * len(chunk))}",
                 [v for row in chunk for v in row],
@@ -196,6 +203,8 @@ class SqlBus(EventBus):
         # SQLite file: bytes published since the last background WAL checkpoint (None: not used).
         self._ckpt_bytes: int | None = 0 if self._inline_ok else None
         self._ckpt: asyncio.Task[None] | None = None
+        self._pub_conn: Connection | None = None
+        self._pub_restore = ""
 
     # ---------------------------------------------------------------- plumbing
     async def _db(self, fn: Callable[[Connection], Any], *, write: bool = True, inline: bool = False) -> Any:
@@ -287,6 +296,15 @@ class SqlBus(EventBus):
         if self._ckpt is not None:
             await asyncio.gather(self._ckpt, return_exceptions=True)
             self._ckpt = None
+        if self._pub_conn is not None:
+            lock = self._write_lock
+            assert lock is not None
+
+            def drop() -> None:
+                with lock:
+                    self._drop_pub_conn()
+
+            await asyncio.to_thread(drop)
         if self._inline_conn is not None:
             self._inline_conn.close()
             self._inline_conn = None
@@ -304,27 +322,47 @@ class SqlBus(EventBus):
         if self._ckpt_bytes is None:
             await self._db(lambda c: insert_event_params(c, params))
         else:
-            await self._db(functools.partial(self._insert_no_checkpoint, params))
+            await asyncio.to_thread(self._publish_sqlite, params)
             self._ckpt_bytes += sum(len(p[-1]) for p in params)
             if self._ckpt_bytes >= _CHECKPOINT_BYTES and (self._ckpt is None or self._ckpt.done()):
                 self._ckpt_bytes = 0
                 self._ckpt = asyncio.get_running_loop().create_task(asyncio.to_thread(self._checkpoint))
         self._wake_all()
 
-    @staticmethod
-    def _insert_no_checkpoint(params: list[tuple[Any, ...]], c: Connection) -> None:
-        """Insert with SQLite's auto-checkpoint off for this commit: the checkpoint (copying the WAL
-        into the database and an fsync) then runs on its own thread (``_checkpoint``) instead of
-        inside whichever publish crossed the threshold."""
-        raw = c.connection.dbapi_connection
-        assert raw is not None
-        before = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        raw.execute("PRAGMA wal_autocheckpoint=0")
-        try:
-            insert_event_params(c, params)
-            c.commit()
-        finally:
-            raw.execute(f"PRAGMA wal_autocheckpoint={int(before)}")
+    def _publish_sqlite(self, params: list[tuple[Any, ...]]) -> None:
+        """Publish on the bus's own connection (kept out of the pool while the bus is open, used under
+        the write lock): its auto-checkpoint is off, so the WAL checkpoint (a copy and an fsync) runs
+        on its own thread (``_checkpoint``) instead of inside whichever publish crossed the threshold,
+        and no pool checkout or per-call PRAGMA costs a GIL hand-over on the way."""
+        assert self._write_lock is not None
+        with self._write_lock:
+            conn = self._pub_conn
+            if conn is None:
+                conn = self.engine.connect()
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                self._pub_restore = (
+                    f"PRAGMA wal_autocheckpoint={int(raw.execute('PRAGMA wal_autocheckpoint').fetchone()[0])}"
+                )
+                raw.execute("PRAGMA wal_autocheckpoint=0")
+                conn.commit()
+                self._pub_conn = conn
+            try:
+                with conn.begin():
+                    insert_event_params(conn, params)
+            except Exception:
+                self._drop_pub_conn()
+                raise
+
+    def _drop_pub_conn(self) -> None:
+        conn, self._pub_conn = self._pub_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                raw = conn.connection.dbapi_connection
+                if raw is not None:
+                    raw.execute(self._pub_restore)
+            with contextlib.suppress(Exception):
+                conn.close()
 
     def _checkpoint(self) -> None:
         """Copy the WAL into the database off the publishing path, then finish what publishes added
