@@ -14,7 +14,8 @@ Admin: ``POST /_sim/faults`` (kit FaultPlan + extras ``reject_skus`` (list or {s
 ``credit_hold_emails``, ``closed_period``, ``hang_after_commit`` {"method", "path_contains", "count",
 "seconds"}), ``GET /_sim/requests`` (count, max_in_flight, max_in_flight_governed, rejected_concurrency,
 rejected_rate, rejected_auth, max_rps, by_status; ``?items=1`` for the log), ``GET /_sim/state/sales_orders``
-(externalId, id, lines, created_count, updated_count, status), ``GET /_sim/state/{record type}``,
+(externalId, id, lines, created_count, updated_count, status), ``GET /_sim/state/{record type}``
+(``?fields=id,externalId,...`` for just those: cheap enough to poll),
 ``POST /_sim/items``, ``POST /_sim/customers``, ``POST /_sim/settings``, ``POST /_sim/reset``.
 """
 

@@ -2,9 +2,11 @@
 an order generator and fault injection. ``retailconnect sim shopify --port P`` runs it.
 
 GraphQL: ``POST /admin/api/2025-01/graphql.json`` (header ``X-Shopify-Access-Token``), queries ``shop``,
-``productVariants``, ``locations``, ``order``, ``orders``; mutations ``inventorySetQuantities``,
-``fulfillmentCreate``, ``refundCreate``, ``productVariantsBulkUpdate``, ``tagsAdd``, ``orderUpdate``,
-``webhookSubscriptionCreate``; answers carry ``extensions.cost`` and THROTTLED errors in Shopify's shape.
+``productVariants``, ``locations``, ``order``, ``orders``, ``fulfillmentOrder``; mutations
+``inventorySetQuantities``, ``fulfillmentCreate``, ``refundCreate``, ``productVariantsBulkUpdate``, ``tagsAdd``,
+``orderUpdate``, ``webhookSubscriptionCreate``; answers carry ``extensions.cost`` (requested cost checked
+against the bucket before the query runs, actual cost charged: the difference is refunded, as Shopify does)
+and THROTTLED errors in Shopify's shape.
 
 Admin (not logged, not faulted):
   POST /_sim/catalog {"products": [{"title", "variants": [{"sku", "price", "inventory": {loc: qty}}]}], "locations": [..]}
@@ -18,6 +20,7 @@ Admin (not logged, not faulted):
   GET  /_sim/state/inventory -> {"levels": [{sku, location, location_id, available, updated_at, set_count}],
                                  "set_calls", "batch_sizes"}
   GET  /_sim/state/fulfillments -> {"fulfillments": [...], "tracking_by_order": {order_id: [numbers]}}
+                                   (?tracking_only=1: tracking_by_order alone)
   GET  /_sim/state/refunds, GET /_sim/state/orders, POST /_sim/reset
 """
 
