@@ -2,13 +2,15 @@
 
     python benchmarks/gateway.py [--quick] [--json PATH] [--hub bench|real] [--no-idempotency]
 
-Each server runs in its own uvicorn process (1 worker); load comes from a separate process: wrk (Debian
+Each server runs in its own uvicorn process with the same settings (1 worker, uvloop, httptools, no access
+log, startup heap frozen out of the GC; ``RC_NO_GC_FREEZE=1`` to compare); load comes from a separate
+process: wrk (Debian
 package, 1 thread, 16 connections) for the closed-loop maximum, in alternating bare/chain rounds so both
 see the same background load (medians reported), then an open-loop Python generator at a fixed 500
 orders/s against the chain, whose latencies count from the scheduled send time (no coordinated omission).
 
-- chain: POST /v1/orders with an API key and a unique Idempotency-Key, ~2 KB canonical Order JSON:
-  correlation id, body limit, key check, idempotency claim + stored answer (2 SQLite writes), scope +
+- chain: POST /v1/orders with an API key and a unique Idempotency-Key, ~2 KB canonical Order JSON with a
+  new order number each time: correlation id, body limit, key check, idempotency claim + stored answer (2 SQLite writes), scope +
   rate limit (memory), strict validation, capture, audit entry (batched, hash-chained). ``--hub bench``
   captures with one durable SQLite insert per order (inbound archive), group-committed and awaited
   before answering; ``--hub real`` uses runtime.Hub (role "gateway") and its capture_order.
@@ -76,11 +78,28 @@ def order_body() -> dict[str, Any]:
 
 
 # -- servers (run in their own process) ------------------------------------------------------------
-def serve(kind: str, port: int, db: str, hub_kind: str) -> None:
-    import uvicorn
+# identical for chain and bare: one process, uvloop + httptools (uvicorn[standard]), no access log
+UVICORN: dict[str, Any] = {
+    "host": "127.0.0.1", "workers": 1, "loop": "uvloop", "http": "httptools", "log_level": "warning",
+    "access_log": False,
+}  # fmt: skip
+
+
+def _runtime_tuning() -> None:
+    """The same process settings for both servers: the startup heap (imports, app, schemas) frozen out
+    of the cyclic GC (``gc.freeze``, as Python servers do after startup), so that a full collection
+    does not walk it again and again; ``RC_NO_GC_FREEZE=1`` measures without."""
+    import gc
 
     if os.environ.get("RC_SWITCH_INTERVAL"):
         sys.setswitchinterval(float(os.environ["RC_SWITCH_INTERVAL"]))
+    if os.environ.get("RC_NO_GC_FREEZE") != "1":
+        gc.collect()
+        gc.freeze()
+
+
+def serve(kind: str, port: int, db: str, hub_kind: str) -> None:
+    import uvicorn
 
     if kind == "bare":
         from fastapi import FastAPI
@@ -94,12 +113,15 @@ def serve(kind: str, port: int, db: str, hub_kind: str) -> None:
         async def capture(order: Order) -> dict[str, Any]:
             return {"status": "accepted", "id": str(order.id)}
 
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        _runtime_tuning()
+        uvicorn.run(app, port=port, **UVICORN)
         return
     if hub_kind == "real":
         asyncio.run(_serve_real(port, db))
         return
-    uvicorn.run(_chain_app(db), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    app = _chain_app(db)
+    _runtime_tuning()
+    uvicorn.run(app, port=port, **UVICORN)
 
 
 async def _serve_real(port: int, db: str) -> None:
@@ -113,9 +135,8 @@ async def _serve_real(port: int, db: str) -> None:
     hub = await Hub.start(Topology.model_validate({"engines": {"store_url": db}}), role="gateway")
     settings = GatewaySettings(rate_limits=RateLimitSettings(default="1000000/minute"))
     app = create_app(hub, settings=settings)  # type: ignore[arg-type]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
+    _runtime_tuning()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, **UVICORN))
     try:
         await server.serve()
     finally:
@@ -179,7 +200,10 @@ request = function()
   h["Content-Type"] = "application/json"
   h["X-API-Key"] = "%(key)s"
   %(idem)s
-  return wrk.format("POST", "/v1/orders", h, body)
+  -- a new order number per request (same length), so a real hub captures each one instead of
+  -- answering duplicate; the same for chain and bare
+  local b = body:gsub("B%%-1001", string.format("B-%%s%%09d", "%(run)s", counter))
+  return wrk.format("POST", "/v1/orders", h, b)
 end
 body = [[%(body)s]]
 """
@@ -200,7 +224,7 @@ def run_wrk(
     run = uuid.uuid4().hex  # keys must differ between runs (wrk's Lua random sequence repeats)
     idem_line = f'h["Idempotency-Key"] = "{run}-" .. counter' if idem else ""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(LUA % {"key": key, "body": body, "idem": idem_line})
+        f.write(LUA % {"key": key, "body": body, "idem": idem_line, "run": run[:8]})
         script = f.name
     cpu0 = cpu_seconds(pid) if pid else None
     out = subprocess.run(
@@ -237,14 +261,16 @@ async def fixed_rate(port: int, key: str, body: bytes, rate: float, seconds: flo
         pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
     lat: list[float] = []
     errors = 0
+    tag = uuid.uuid4().hex[:8]
 
     async def one(i: int, due: float) -> None:
         nonlocal errors
         r, w = await pool.get()
+        one_body = body.replace(b'"B-1001"', f'"B-{tag}{i:09d}"'.encode())  # a new order each time
         req = (
             f"POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-API-Key: {key}\r\n"
-            f"Idempotency-Key: fx-{i}-{due}\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode() + body
+            f"Idempotency-Key: fx-{i}-{due}\r\nContent-Length: {len(one_body)}\r\n\r\n"
+        ).encode() + one_body
         w.write(req)
         await w.drain()
         head = await r.readuntil(b"\r\n\r\n")
