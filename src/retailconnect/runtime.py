@@ -39,6 +39,7 @@ from retailconnect.errors import ConfigError, InputError, NotFoundError
 from retailconnect.flows import ingest
 from retailconnect.flows.context import WorkflowContext
 from retailconnect.flows.engine import Engine, dbos_url_for
+from retailconnect.flows.history import HistoryWriter
 from retailconnect.flows.ingest import CaptureResult, FlowExceptions
 from retailconnect.flows.scheduled import batch_jobs, batch_sync
 from retailconnect.flows.services import FlowServices, install, uninstall
@@ -65,15 +66,18 @@ _STOP_POOL = __import__("concurrent.futures").futures.ThreadPoolExecutor(
 )
 
 APP_VERSION = os.environ.get("RETAILCONNECT_APP_VERSION", "retailconnect-flows-1")
-# Workflows the ERP queue runs at once per ERP request allowed in flight. A workflow spends most of its
-# time outside the ERP (the store, DBOS's bookkeeping, the bus), so a queue capped at the ERP's own
-# concurrency kept 1-2 requests in flight out of 5; the guard's semaphore and the governor still cap
-# what actually reaches the ERP (its concurrency and its rate), whatever the queue runs.
-WORKFLOWS_PER_ERP_SLOT = 4
+# Seconds of work outside the ERP per order_to_cash workflow under load (store, DBOS bookkeeping, bus).
+WORKFLOW_BUSY_S = 0.5
 
 
-def queue_concurrency(erp_concurrency: int) -> int:
-    return max(1, erp_concurrency) * WORKFLOWS_PER_ERP_SLOT
+def queue_concurrency(erp_concurrency: int, effective_rps: float) -> int:
+    """Workflows the ERP queue runs at once: the ERP's concurrency, or as many as keep its rate busy
+    when each workflow spends about ``WORKFLOW_BUSY_S`` outside the ERP, whichever is larger. A queue
+    capped at the ERP's concurrency alone left the rate budget unused (1-2 requests in flight of 5, the
+    burst drained at a fraction of the rate); more workflows than the rate needs only add event-loop lag,
+    which wakes callers late together and bunches their requests in the ERP's one-second window. The
+    guard's semaphore and the governor cap what actually reaches the ERP either way."""
+    return max(1, erp_concurrency, math.ceil(effective_rps * WORKFLOW_BUSY_S))
 
 
 ERP_KINDS = ("netsuite", "legacy_erp", "business_central", "sap_s4", "oracle_fusion")
@@ -172,6 +176,8 @@ class Hub:
             dead_after_s=dead_after_s,
         )
         erp_names = list(hub._erps)
+        history = HistoryWriter(hub.store)  # the step history, written in batches
+        history.start()
         svc = FlowServices(
             store=hub.store,
             bindings=hub.bindings,
@@ -188,6 +194,7 @@ class Hub:
             cancellation_after_post={n: topology.erp_policy(n).cancellation_after_post for n in erp_names},
             tax_system=next(iter(topology.systems_of("tax")), None),
             loop=asyncio.get_running_loop(),
+            history=history,
         )
         hub.services = svc
         hub.exceptions = FlowExceptions(svc)
@@ -201,7 +208,7 @@ class Hub:
                     await asyncio.to_thread(
                         hub.engine.set_queue_concurrency,
                         svc.erp_queue(name),
-                        queue_concurrency(gerp.guard.concurrency),
+                        queue_concurrency(gerp.guard.concurrency, gerp.guard.limits.effective_rps),
                     )
             hub._tasks.append(asyncio.create_task(hub._breaker_monitor(), name="rc-breaker-monitor"))
             await hub._start_inventory_sync()
@@ -215,7 +222,7 @@ class Hub:
             rate = max(1, math.floor(pol.rps * pol.headroom))
             self.engine.register_queue(
                 self.services.erp_queue(name),
-                concurrency=queue_concurrency(pol.concurrency),
+                concurrency=queue_concurrency(pol.concurrency, pol.rps * pol.headroom),
                 rate=(rate, 1.0),
             )
             gerp.guard.breaker.on_change(self._on_breaker(name))
@@ -242,6 +249,8 @@ class Hub:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(_STOP_POOL, self.engine.shutdown)
             loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(thread_name_prefix="rc-default"))
+        if self.services is not None and self.services.history is not None:
+            await asyncio.to_thread(self.services.history.close)
         uninstall()
         for s in {id(s): s for s in [*self._systems.values()]}.values():
             with contextlib.suppress(Exception):
@@ -426,7 +435,8 @@ class Hub:
             elif new == BreakerState.HALF_OPEN:
                 value = 1
             else:
-                value = queue_concurrency(self._guards[name].concurrency)
+                guard = self._guards[name]
+                value = queue_concurrency(guard.concurrency, guard.limits.effective_rps)
             log.warning("ERP %s circuit %s -> %s: queue %s concurrency %s", name, old, new, qname, value)
             with contextlib.suppress(Exception):
                 self.audit.append("erp_guard", f"circuit.{new}", f"system:{name}", {"from": str(old)})

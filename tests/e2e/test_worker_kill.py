@@ -101,14 +101,16 @@ async def _run_scenario(
         sim_post(ns.url, "/_sim/customers", [{"email": "c1@example.com"}])
         # a slow ERP: each workflow holds its worker for seconds in the ERP call, so the kill below finds
         # the victim holding workflows (checked, not hoped for)
-        sim_post(ns.url, "/_sim/faults", {"latency_ms": 2000})
+        sim_post(ns.url, "/_sim/faults", {"latency_ms": 5000})
         topo_d = _topology_dict(store_url, dbos_url, ns.url, bus)
         cfg = tmp_path / "topology.yaml"
         cfg.write_text(yaml.safe_dump(topo_d))
         # the gateway side: enqueues the orders, runs none of them
         hub = await Hub.start(Topology.model_validate(topo_d), role="gateway", executor_id="gateway")
         log = tmp_path / "workers.log"
-        procs = [_worker(cfg, w, log) for w in workers]
+        # the victim starts alone, so it is the one that takes the orders (a queue runs several workflows
+        # per ERP slot: a worker started first could otherwise take them all and leave the victim none)
+        procs = [_worker(cfg, workers[0], log)]
         ids = []
         for i in range(n):
             res = await hub.capture_order(make_order(7000 + i, email="c1@example.com"), tenant="acme")
@@ -125,6 +127,9 @@ async def _run_scenario(
         while not await held_by_victim():
             assert time.monotonic() < deadline, "the victim never ran a workflow"
             await asyncio.sleep(0.05)
+        if len(workers) > 1:  # now the survivor: both run when the victim dies
+            procs.append(_worker(cfg, workers[1], log))
+            await _until(lambda: f"worker {workers[1]} running" in log.read_text(), 60)
         victim = procs[0]
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)

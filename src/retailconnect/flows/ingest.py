@@ -224,6 +224,8 @@ async def flow_history(svc: FlowServices, workflow_id: str) -> dict[str, Any]:
     if main is None:
         raise NotFoundError(f"no workflow {workflow_id}", context={"workflow_id": workflow_id})
     related = [w for w in await svc.engine.workflows(prefix=workflow_id + ":", limit=200)]
+    if svc.history is not None:
+        await asyncio.to_thread(svc.history.flush)
     out: dict[str, Any] = {
         **main.as_dict(),
         "steps": await asyncio.to_thread(step_history, svc.store, workflow_id),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from retailconnect.store.projections.availability import AvailabilityProjection
 
     from .engine import Engine
+    from .history import HistoryWriter
     from .steps.erp import GuardedErp
 
 __all__ = ["FlowServices", "current", "install", "uninstall"]
@@ -52,6 +53,7 @@ class FlowServices:
     source: str = "retailconnect/hub"
     extra: dict[str, Any] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop | None = None  # the hub's loop, where the clients live
+    history: HistoryWriter | None = None  # batched step-history rows (None: each row written at once)
 
     async def run(self, fn: Callable[[], Awaitable[T]]) -> T:
         """Await ``fn()`` on the hub's event loop. DBOS runs dequeued workflows on its own loop, while

@@ -132,22 +132,28 @@ def _history_final(
     if row is not None:
         _history_update(svc, row, attempts=attempts, status=status, error=error, end=True)
         return
+    values = dict(
+        workflow_id=ctx.workflow_id,
+        step=name,
+        started_at=started_at,
+        ended_at=datetime.now(UTC),
+        attempts=attempts,
+        status=status,
+        error=error,
+        correlation_id=ctx.correlation_id,
+    )
+    if svc.history is not None:
+        if status == "ok":
+            svc.history.add(values)  # a first-attempt success: written with the next batch
+            return
+        svc.history.flush()  # what happened before this row is written before it
     with svc.store.begin() as c:
-        c.execute(
-            flow_steps.insert().values(
-                workflow_id=ctx.workflow_id,
-                step=name,
-                started_at=started_at,
-                ended_at=datetime.now(UTC),
-                attempts=attempts,
-                status=status,
-                error=error,
-                correlation_id=ctx.correlation_id,
-            )
-        )
+        c.execute(flow_steps.insert().values(**values))
 
 
 def _history_start(svc: FlowServices, ctx: FlowContext, name: str, started_at: datetime | None = None) -> int:
+    if svc.history is not None:
+        svc.history.flush()
     with svc.store.begin() as c:
         res = c.execute(
             flow_steps.insert().values(
@@ -291,7 +297,10 @@ async def checkpoint(
                     _history_final, svc, ctx, name, row, started_at, attempt, "failed", err
                 )
                 return {"ok": False, "error": FlowError(err), "step_id": sid, "class": type(exc).__name__}
-            await asyncio.to_thread(_history_final, svc, ctx, name, row, started_at, attempt, "ok", None)
+            if row is None and svc.history is not None:  # no thread hop for a batched row
+                _history_final(svc, ctx, name, None, started_at, attempt, "ok", None)
+            else:
+                await asyncio.to_thread(_history_final, svc, ctx, name, row, started_at, attempt, "ok", None)
             return {"ok": True, "value": value}
 
     outcome = await engine.run_step(name, _body)
