@@ -7,6 +7,10 @@ nats-py JetStream publish+consume as the ceiling.
 (no-op handler, one key per 100 events) consumes them; eps = events / (first publish -> last ack);
 latency = publish -> ack per event. A second SQLite run paces publishing at 2,000 events/s and reports
 its p99 (the interactive-load target). Needs PostgreSQL and NATS as in tests/conftest.py.
+
+Checked, not assumed: the handler counts per-key order violations (``out_of_order``, must be 0); after
+the SQLite run a fresh connection counts the events in the file (``rows_in_file``) and those past the
+group's committed cursors (``unacked_in_file``, must be 0).
 """
 
 from __future__ import annotations
@@ -50,10 +54,16 @@ async def run_bus(bus: EventBus, n: int, *, rate: float | None = None, chunk: in
     events = make_events(n)
     done = asyncio.Event()
     count = 0
+    last: dict[str | None, int] = {}
+    out_of_order = 0
 
     async def handler(e: CloudEvent) -> None:
-        nonlocal count
+        nonlocal count, out_of_order
         count += 1
+        k = e.data["n"]  # type: ignore[index]
+        if last.get(e.subject, -1) > k:
+            out_of_order += 1
+        last[e.subject] = k
         if count >= n:
             done.set()
 
@@ -80,6 +90,8 @@ async def run_bus(bus: EventBus, n: int, *, rate: float | None = None, chunk: in
     lat = bus.latency.percentiles()
     return {
         "events": n,
+        "handled": count,
+        "out_of_order": out_of_order,  # per-key order violations seen by the handler (must be 0)
         "eps": round(n / elapsed, 1),
         "publish_eps": round(n / t_pub, 1),
         "p50_ms": lat.get("p50", 0.0),
@@ -94,6 +106,17 @@ async def bench_sqlite(n: int, paced_n: int) -> tuple[dict[str, float], dict[str
         res = await run_bus(bus, n)
         await bus.close()
         store.close()
+        # What a fresh connection finds in the file: every event, and the group's cursors past them.
+        check = sa.create_engine(f"sqlite:///{Path(d) / 'bench.db'}")
+        with check.connect() as c:
+            res["rows_in_file"] = c.execute(sa.text("SELECT count(*) FROM bus_events")).scalar_one()
+            res["unacked_in_file"] = c.execute(
+                sa.text(
+                    "SELECT count(*) FROM bus_events e JOIN bus_cursors c ON c.part = e.part "
+                    'WHERE e."offset" > c."offset"'
+                )
+            ).scalar_one()
+        check.dispose()
     with tempfile.TemporaryDirectory() as d:
         store = Store.open(f"sqlite:///{Path(d) / 'bench.db'}")
         bus = open_bus("sqlite", store=store)

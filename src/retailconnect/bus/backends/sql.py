@@ -223,7 +223,11 @@ class SqlBus(EventBus):
         while the loop is busy dispatching."""
         if inline and self._inline_ok:
             if self._inline_conn is None:
-                self._inline_conn = await asyncio.to_thread(self._open_inline)
+                conn = await asyncio.to_thread(self._open_inline)
+                if self._inline_conn is None:
+                    self._inline_conn = conn
+                else:  # another subscription opened one meanwhile
+                    await asyncio.to_thread(conn.close)
             res = self._try_inline(self._inline_conn, fn, write)
             if res is not _BUSY:
                 await asyncio.sleep(0)  # let other tasks run, as an awaited thread call would
