@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -148,16 +149,21 @@ def _like(pattern: str) -> str:
 
 
 _BUSY = object()
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_ENGINE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
 def _write_lock(engine: Engine) -> threading.Lock:
-    """One lock per engine, shared by every bus on it (tests and tools open several)."""
+    """One lock per SQLite database file in this process, shared by every bus on it, whichever
+    engine it came through (per engine for in-memory databases)."""
+    db = engine.url.database
     with _WRITE_LOCKS_GUARD:
-        lock = _WRITE_LOCKS.get(engine)
+        if db and db != ":memory:" and not db.startswith("file:"):
+            return _WRITE_LOCKS.setdefault(os.path.realpath(db), threading.Lock())
+        lock = _ENGINE_LOCKS.get(engine)
         if lock is None:
-            lock = _WRITE_LOCKS[engine] = threading.Lock()
+            lock = _ENGINE_LOCKS[engine] = threading.Lock()
         return lock
 
 
