@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from .db import Store
 from .tables import idempotency_keys as t
 
-__all__ = ["Claim", "IdempotencyKeys", "request_hash"]
+__all__ = ["Claim", "IdempotencyKeys", "completion", "request_hash"]
 
 
 def request_hash(*parts: bytes | str) -> str:
