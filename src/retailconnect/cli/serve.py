@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -110,6 +111,15 @@ class _Server:
         self.server.should_exit = True
 
 
+def _freeze_startup_heap() -> None:
+    """Move what start-up allocated (modules, models, the app) out of the GC's reach: a long-lived
+    server otherwise re-walks it in every full collection (about a sixth of the gateway's CPU under load
+    in the gateway benchmark). RC_NO_GC_FREEZE=1 turns it off."""
+    if os.environ.get("RC_NO_GC_FREEZE") != "1":
+        gc.collect()
+        gc.freeze()
+
+
 def _install_signals(on_signal: Any) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -143,6 +153,7 @@ async def _run_serve(topology: Topology, host: str, port: int, quiet: bool) -> N
         if obs is not None:
             await obs.start()
         server = holder["server"] = _Server(app, host, port)
+        _freeze_startup_heap()
         if not holder["stop"]:
             if not quiet:
                 console.print(f"[bold]retailconnect[/] hub serving on http://{host}:{port}  (Ctrl-C to stop)")
@@ -160,6 +171,7 @@ async def _run_worker(topology: Topology, quiet: bool) -> None:
     _install_signals(stop.set)
     index = os.environ.get("RETAILCONNECT_WORKER_INDEX") or str(os.getpid())
     hub = await hub_cls.start(topology, role="worker", executor_id=_executor_id(topology, f"worker-{index}"))
+    _freeze_startup_heap()
     try:
         if not quiet:
             console.print(f"[bold]retailconnect[/] worker {os.getpid()} running  (Ctrl-C to stop)")
