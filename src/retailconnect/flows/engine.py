@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -85,9 +86,34 @@ def sqlite_system_engine(url: str, pool_size: int) -> sa.Engine:
     return engine
 
 
+_end_hooks: list[Callable[[], Awaitable[None]]] = []
+
+
+def on_workflow_end(hook: Callable[[], Awaitable[None]]) -> None:
+    """Run ``hook`` whenever a workflow function returns or raises (before DBOS records its outcome):
+    the flows' batched step history is written there, so a finished workflow's history is complete."""
+    if hook not in _end_hooks:
+        _end_hooks.append(hook)
+
+
 def workflow(name: str) -> Callable[[F], F]:
     """Register an async function as a durable workflow under a stable name."""
-    return cast("Callable[[F], F]", DBOS.workflow(name=name))
+
+    def register(fn: F) -> F:
+        @functools.wraps(fn)
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                for hook in _end_hooks:
+                    try:
+                        await hook()
+                    except BaseException as exc:  # never the workflow's failure
+                        log.warning("workflow end hook failed: %r", exc)
+
+        return cast(F, DBOS.workflow(name=name)(run))
+
+    return register
 
 
 async def run_step(name: str, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:

@@ -1,12 +1,13 @@
 """Batched writes of the readable step history (``flow_steps``).
 
 A step that succeeds on its first attempt (nearly all of them) does not write its row at once: the row
-joins the process's :class:`HistoryWriter`, which writes what has gathered in one transaction every
-``interval_s`` (and on :meth:`HistoryWriter.flush`, which readers in this process call first). Rows
-about retries, failures and skips are written at once, after a flush, so the history keeps its order.
-The price: a killed process loses the successful-step rows of its last ``interval_s`` (the steps
-themselves are durable in DBOS; only their readable line is missing). The gain: two store transactions
-fewer per order, which on SQLite compete for the one write lock with everything else.
+joins the process's :class:`HistoryWriter`, which writes what has gathered in one transaction when a
+workflow ends (before DBOS records its outcome, so a finished workflow's history is complete for any
+reader), every ``interval_s`` and on :meth:`HistoryWriter.flush`. Rows about retries, failures and skips
+are written at once, after a flush, so the history keeps its order. The price: a process killed mid-
+workflow loses the rows of steps it finished since the last write (the steps themselves are durable in
+DBOS; only their readable line is missing). The gain: one store transaction per workflow for its
+history instead of one per step; on SQLite they compete for the one write lock with everything else.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class HistoryWriter:
             self._wake.set()
             if self._thread is None:  # not started (tests building services by hand): write now
                 self.flush()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._rows)
 
     def flush(self) -> int:
         """Write what has gathered (one transaction); returns the rows written."""

@@ -107,6 +107,20 @@ class FlowContext:
 # -- history ------------------------------------------------------------------------------------------
 
 
+async def _flush_history() -> None:
+    """At the end of every workflow: its batched step-history rows (and any others gathered) are written
+    before DBOS marks it finished, so whoever sees it finished sees its whole history."""
+    try:
+        svc = current()
+    except Exception:
+        return
+    if svc.history is not None and svc.history.pending():
+        await asyncio.to_thread(svc.history.flush)
+
+
+engine.on_workflow_end(_flush_history)
+
+
 def _decisions(svc: FlowServices, workflow_id: str) -> dict[str, str]:
     """The latest resolution per failed step of this workflow (one query per workflow run)."""
     t = exceptions_table
