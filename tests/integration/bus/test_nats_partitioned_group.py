@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -19,8 +20,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from retailconnect.bus.backends.nats import NatsBus
-from retailconnect.canonical.event import make_event
+from retailconnect.canonical.event import CloudEvent, make_event
 
 GROUP = "shared"
 PARTS = 16
@@ -170,3 +173,62 @@ async def test_two_processes_share_a_group_in_key_order_and_survive_a_kill(
                 p.wait(5)
         await pub.delete_streams()
         await pub.close()
+
+
+async def test_a_stream_from_before_partitioning_is_adopted(
+    nats_url: str, unique: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stream and a group durable made by the unpartitioned backend: the stream is kept and marked
+    with its partition count, operators are told about the old events and the old durable, and new
+    events flow through the partitioned consumers."""
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+
+    prefix = f"rcl{unique}"
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    stream = f"{prefix}_EVENTS".upper()
+    bus = NatsBus(nats_url, prefix=prefix, partitions=4)
+    try:
+        await js.add_stream(StreamConfig(name=stream, subjects=[f"{prefix}.events.>"]))
+        await js.publish(f"{prefix}.events.order.accepted", b"{}")
+        await js.add_consumer(
+            stream,
+            ConsumerConfig(
+                durable_name="legacy",
+                filter_subject=f"{prefix}.events.order.*",
+                ack_policy=AckPolicy.EXPLICIT,
+            ),
+        )
+        handled: list[int] = []
+
+        async def h(e: CloudEvent) -> None:
+            assert isinstance(e.data, dict)
+            handled.append(e.data["n"])
+
+        with caplog.at_level(logging.WARNING, logger="retailconnect.bus.backends.nats"):
+            await bus.start()
+            sub = bus.subscribe("order.*", "legacy", h)
+            await sub.wait_ready()
+        text = " ".join(r.getMessage() for r in caplog.records)
+        assert "predates key partitioning" in text and "from before key partitioning" in text
+        assert "partitions=4" in ((await js.stream_info(stream)).config.description or "")
+        await bus.publish_many(
+            [make_event("order.accepted", source="t", subject="SO-1", data={"n": n}) for n in range(5)]
+        )
+        await _wait(lambda: _done(handled, 5), "new events not handled", 10)
+        assert handled == list(range(5))
+        # a second bus on the stream takes its partition count from there, not from its own setting
+        other = NatsBus(nats_url, prefix=prefix, partitions=16)
+        await other.start()
+        assert other.partitions == 4
+        await other.close()
+        await sub.stop()
+    finally:
+        await bus.delete_streams()
+        await bus.close()
+        await nc.close()
+
+
+async def _done(items: list[int], n: int) -> bool:
+    return len(items) >= n

@@ -16,7 +16,9 @@
   parallel, each in order, retries in place with ``in_progress`` keep-alives, never a NAK). A member
   that takes over a partition whose consumer still has unacked messages (its previous owner died)
   recreates the durable from the ack floor, so those messages come again before anything later of the
-  same key (at-least-once: some may be handled twice; see ``IdempotentConsumer``).
+  same key (at-least-once: some may be handled twice; see ``IdempotentConsumer``). As in the SQL
+  backends, a member stalled for longer than ``lease_seconds`` (10 s) can lose its partitions while it
+  is still handling their events; it stops fetching from them at its next lease round.
 - Dead letters: their own stream ``<PREFIX>_DLQ`` on ``<prefix>.dlq.<group>``; the dead-letter id is
   its sequence there. ``replay_dead`` re-publishes the event with header ``Rc-Target-Group`` (other
   groups skip it) and deletes the dead letter.
