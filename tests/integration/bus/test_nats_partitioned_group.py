@@ -67,10 +67,11 @@ def _spawn(url: str, prefix: str, db: Path, name: str) -> subprocess.Popen[bytes
 
 
 async def _owners(bus: NatsBus) -> list[str | None]:
+    """The live owner of each of the bus's partitions of GROUP (None: free or expired)."""
     from nats.js.errors import KeyNotFoundError
 
     out: list[str | None] = []
-    for k in range(PARTS):
+    for k in range(bus.partitions):
         try:
             e = await bus.kv.get(f"{GROUP}.p.{k}")
         except KeyNotFoundError:
@@ -232,3 +233,54 @@ async def test_a_stream_from_before_partitioning_is_adopted(
 
 async def _done(items: list[int], n: int) -> bool:
     return len(items) >= n
+
+
+async def test_a_member_that_stops_hands_its_partitions_over_at_once(nats_url: str, unique: str) -> None:
+    """A graceful stop finishes and acks what it read, then releases its leases: the other member
+    takes them at its next round (long before they would expire) and nothing is handled twice."""
+    prefix = f"rch{unique}"
+    a = NatsBus(nats_url, prefix=prefix, partitions=8, lease_seconds=3.0)
+    b = NatsBus(nats_url, prefix=prefix, partitions=8, lease_seconds=3.0)  # its own connection
+    handled: list[tuple[str, int, str]] = []
+
+    def handler(name: str):  # type: ignore[no-untyped-def]
+        async def h(e: CloudEvent) -> None:
+            assert isinstance(e.data, dict) and e.subject
+            await asyncio.sleep(0.002)
+            handled.append((e.subject, e.data["seq"], name))
+
+        return h
+
+    try:
+        await a.start()
+        sa_ = a.subscribe("order.*", GROUP, handler("a"), concurrency=32)
+        sb = b.subscribe("order.*", GROUP, handler("b"), concurrency=32)
+        await sa_.wait_ready()
+        await sb.wait_ready()
+
+        async def split() -> bool:
+            return len({o for o in await _owners(a) if o}) == 2 and None not in await _owners(a)
+
+        await _wait(split, "no 4/4 split", 10)
+        events = [
+            make_event("order.accepted", source="t", subject=f"SO-{k}", data={"seq": s})
+            for s in range(30)
+            for k in range(20)
+        ]
+        await a.publish_many(events)
+        await _wait(lambda: _done(handled, 100), "nothing handled", 10)  # type: ignore[arg-type]
+        t0 = time.monotonic()
+        await sb.stop()
+        await _wait(lambda: _done(handled, len(events)), "a did not finish b's partitions", 10)  # type: ignore[arg-type]
+        assert time.monotonic() - t0 < 3.0, "taken over by release, not by lease expiry"
+        await asyncio.sleep(0.2)
+        _check_order(handled, duplicates=False)
+        assert len(handled) == len(events)
+        assert {w for _, _, w in handled} == {"a", "b"}
+        owners = await _owners(a)
+        assert len(set(owners)) == 1 and None not in owners
+        await sa_.stop()
+    finally:
+        await a.delete_streams()
+        await a.close()
+        await b.close()

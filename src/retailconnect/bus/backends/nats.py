@@ -756,10 +756,11 @@ class NatsSubscription(Subscription):
                 if p.task is None and p.part not in self.releasing:
                     self._start(p, takeover=False)
         # a new member's first claims: let it be ready with its partitions bound
-        pending = [p.bound.wait() for p in self.parts.values() if p.task is not None and not p.bound.is_set()]
-        if pending and not self._ready.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*pending), 5.0)
+        if not self._ready.is_set():
+            unbound = [p.bound for p in self.parts.values() if p.task is not None and not p.bound.is_set()]
+            if unbound:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.gather(*(b.wait() for b in unbound)), 5.0)
 
     def _start(self, p: _Part, *, takeover: bool) -> None:
         p.stop = asyncio.Event()
