@@ -72,7 +72,10 @@ async def test_erp_outage_buffers_orders_circuit_opens_and_closes(ns, make_hub):
 
 async def test_burst_never_exceeds_configured_erp_rate(ns_process, make_hub):
     ns = ns_process  # its own process: the rate is read from its log's timing
-    hub = await make_hub(ns.url, rps=20.0, headroom=0.9, concurrency=10)
+    # The simulator stamps a request when its loop gets to it, so on a loaded machine requests sent
+    # apart can be logged bunched: the headroom is what absorbs that, so the test leaves two per second
+    # of it (the hub sends at most 16 in any second) and asserts the ERP's 20 is never exceeded.
+    hub = await make_hub(ns.url, rps=20.0, headroom=0.8, concurrency=10)
     sim_post(ns.url, "/_sim/reset", {})
     sim_post(ns.url, "/_sim/items", [{"sku": "SKU-1", "price": "10.00"}])
     sim_post(ns.url, "/_sim/customers", [{"email": "c1@example.com"}])
