@@ -14,11 +14,13 @@ from retailconnect.errors import InputError, NotFoundError
 
 from ..consumers import Principal
 from ..deps import GatewayState, RequireScope, State
+from ..routing import KeepParsed, ParsedBodyRoute
 from ._common import budget_s, correlation_id, mark_stale, plain, tenant_for
 
 __all__ = ["AvailabilityOut", "CaptureOut", "router"]
 
-router = APIRouter(prefix="/v1", tags=["process"])
+# order and return bodies are decoded and validated in one pass (see ..routing)
+router = APIRouter(prefix="/v1", tags=["process"], route_class=ParsedBodyRoute)
 
 
 class CaptureOut(BaseModel):
@@ -81,7 +83,7 @@ def _capture_answer(result: Any, response: Response | None, request: Request, wh
     summary="Capture an order (canonical Order JSON); answers accepted with the canonical id, or rejected",
 )
 async def capture_order(
-    order: Order,
+    order: Annotated[Order, KeepParsed],
     request: Request,
     principal: Annotated[Principal, Depends(RequireScope("orders:write"))],
 ) -> Response:
@@ -122,7 +124,7 @@ class ValidationOut(BaseModel):
     "the ERP is slow, marked stale)",
 )
 async def validate_order(
-    order: Order,
+    order: Annotated[Order, KeepParsed],
     response: Response,
     state: State,
     principal: Annotated[Principal, Depends(RequireScope("orders:write"))],
@@ -177,7 +179,7 @@ async def validate_order(
     "/returns", status_code=202, response_model=CaptureOut, responses=_REJECTED, summary="Request a return"
 )
 async def create_return(
-    ret: Return,
+    ret: Annotated[Return, KeepParsed],
     request: Request,
     response: Response,
     state: State,
