@@ -88,13 +88,31 @@ async def _wf_done(hub, wf):
 
 
 async def test_edit_after_posting_updates_the_erp_order_and_cancel_after_posting_is_flagged(ns, make_hub):
+    import asyncio
     from datetime import UTC, datetime, timedelta
+
+    from retailconnect.canonical import FulfillmentStatus
 
     hub = await make_hub(ns.url, cancellation="flag")
     t0 = datetime.now(UTC)
-    res = await hub.capture_order(make_order(60, email="c1@example.com", updated_at=t0), tenant="acme")
+    first = make_order(60, email="c1@example.com", updated_at=t0)
+    res = await hub.capture_order(first, tenant="acme")
     await wait_for(lambda: len(sales_orders(ns.url)) == 1, 30)
     await wait_for(lambda: _wf_done(hub, res.workflow_id), 30)
+    # a newer version that differs only in what the ERP does not carry (Shopify's orders/updated after a
+    # fulfilment or a tag): kept, but nothing is sent to the ERP
+    writes = sim_get(ns.url, "/_sim/requests")["count"]
+    touched = first.model_copy(
+        update={
+            "id": make_order(60).id,  # a channel mapper mints a canonical id per delivery
+            "updated_at": t0 + timedelta(seconds=30),
+            "tags": ["vip"],
+            "fulfillment_status": FulfillmentStatus.FULFILLED,
+        }
+    )
+    assert (await hub.capture_order(touched, tenant="acme")).status == "duplicate"
+    await asyncio.sleep(1.0)
+    assert sim_get(ns.url, "/_sim/requests")["count"] == writes
     # a quantity changed on the channel after capture
     edited = make_order(60, email="c1@example.com", qty=3, updated_at=t0 + timedelta(minutes=1))
     again = await hub.capture_order(edited, tenant="acme")

@@ -158,7 +158,8 @@ def record_order(
                         order_number=order.number,
                         order_id=r.order_id or str(order.id),
                     )
-                    changed = True
+                    # kept either way; "changed" only when the ERP would see a difference
+                    changed = r.order_json is None or _erp_view(r.order_json) != _erp_view(order_json)
                 if fact is not None:
                     pending = list(r.pending or [])
                     if fact not in pending and not _fact_done(r, fact):
@@ -200,6 +201,20 @@ def _insert_new(store: Any, values: dict[str, Any]) -> OrderRow | None:
     with store.begin() as c:
         r = c.execute(stmt.returning(*flow_orders.c)).first()
     return None if r is None else _row(r)
+
+
+#: order fields an ERP sales order does not carry: a newer version differing only in these (Shopify's
+#: orders/updated after a fulfilment, a tag, a payment status that arrives as its own fact) is kept but
+#: is not an edit to send to the ERP (the canonical id is minted per delivery by the channel mappers; the
+#: row keeps the first)
+_NOT_FOR_ERP = frozenset(
+    {"id", "updated_at", "status", "financial_status", "fulfillment_status", "cancelled_at", "tags", "extra",
+     "totals_mismatch"}
+)  # fmt: skip
+
+
+def _erp_view(order_json: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in order_json.items() if k not in _NOT_FOR_ERP}
 
 
 def _fact_done(r: Any, fact: dict[str, Any]) -> bool:
