@@ -159,7 +159,7 @@ def record_order(
                         order_id=r.order_id or str(order.id),
                     )
                     # kept either way; "changed" only when the ERP would see a difference
-                    changed = r.order_json is None or _erp_view(r.order_json) != _erp_view(order_json)
+                    changed = r.order_json is None or _erp_view(r.order_json) != _erp_view(order_json or {})
                 if fact is not None:
                     pending = list(r.pending or [])
                     if fact not in pending and not _fact_done(r, fact):
