@@ -478,9 +478,7 @@ class NetSuiteClient:
         order_external_id = safe_external_id(order_external_id)
         external_id = safe_external_id(external_id)
         context = {"order_number": shipment.order_number, "external_id": external_id}
-        found = await self._exists("itemFulfillment", external_id)
-        if found:
-            return ErpPostResult(found, created=False, extra={"record_type": "itemFulfillment"})
+        # no existence probe here: _transform checks by external id right before it POSTs
         so = await self._sales_order(order_external_id, context)
         body = fulfillment_to_netsuite(
             shipment, self._ctx(), external_id=external_id, so_lines=self._so_lines(so)
@@ -513,10 +511,7 @@ class NetSuiteClient:
         order_external_id = safe_external_id(order_external_id)
         external_id = safe_external_id(external_id)
         context = {"order_number": ret.order_number, "external_id": external_id}
-        found = await self._exists("returnAuthorization", external_id)
-        if found:
-            return ErpPostResult(found, created=False, extra={"record_type": "returnAuthorization"})
-        so = await self._sales_order(order_external_id, context)
+        so = await self._sales_order(order_external_id, context)  # _transform probes the external id
         body = return_authorization_to_netsuite(
             ret, self._ctx(), external_id=external_id, so_lines=self._so_lines(so)
         )
