@@ -12,37 +12,18 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from retailconnect.store import Claim, IdempotencyKeys, request_hash
+from retailconnect.store import Claim, IdempotencyKeys
 from retailconnect.store.idempotency import completion
 
 from .batching import GroupCommitter
 
-__all__ = ["GroupIdempotencyKeys", "body_digest", "scope_key"]
-
-# hashlib lets go of the GIL for an update of 2048 bytes or more; a ~3 KB order then costs a GIL
-# hand-over (the group-commit thread takes it and the event loop waits for it back) for a few
-# microseconds of hashing. Pieces under that size keep it; large bodies still hash without it.
-_GIL_PIECE = 2047
-_GIL_KEEP_MAX = 64 * 1024
+__all__ = ["GroupIdempotencyKeys", "scope_key"]
 
 
 def scope_key(*parts: str) -> str:
     """The key scope, hashed when it would not fit the column (120)."""
     raw = "/".join(parts)
     return raw if len(raw) <= 120 else "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
-
-
-def body_digest(path: str, body: bytes) -> str:
-    """``store.request_hash(path, body)`` (the same digest), hashed without a GIL hand-over."""
-    if len(body) > _GIL_KEEP_MAX:
-        return request_hash(path, body)
-    h = hashlib.sha256(path.encode())
-    h.update(b"\x00")
-    view = memoryview(body)
-    for i in range(0, len(body), _GIL_PIECE):
-        h.update(view[i : i + _GIL_PIECE])
-    h.update(b"\x00")
-    return h.hexdigest()
 
 
 class GroupIdempotencyKeys:

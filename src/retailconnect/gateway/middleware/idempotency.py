@@ -10,7 +10,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..idempotency import body_digest, scope_key
+from retailconnect.store import request_hash
+
+from ..idempotency import scope_key
 from ..problems import send_problem
 
 __all__ = ["IdempotencyMiddleware"]
@@ -55,7 +57,7 @@ class IdempotencyMiddleware:
                 break
         body = b"".join(chunks)
         id_scope = scope_key(principal.tenant, principal.consumer, scope["path"])
-        digest = body_digest(scope["path"], body)
+        digest = request_hash(scope["path"], body)
         claim = await self.keys.claim(id_scope, key, digest)
         if claim.state == "mismatch":
             await send_problem(
