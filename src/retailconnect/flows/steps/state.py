@@ -98,27 +98,25 @@ def record_order(
     than the one kept, or the fact is new."""
     now = datetime.now(UTC)
     order_json = order.model_dump(mode="json") if order is not None else None
-    first = _insert_new(
-        store,
-        dict(
-            workflow_id=workflow_id,
-            tenant=tenant,
-            channel=channel,
-            external_id=external_id,
-            order_number=order.number if order else None,
-            order_id=str(order.id) if order else None,
-            order_json=order_json,
-            order_updated_at=order.updated_at if order else None,
-            status="received",
-            posted=False,
-            cancelled=bool(fact and fact.get("type") == "cancelled"),
-            paid=bool(fact and fact.get("type") == "paid"),
-            pending=[fact] if fact else [],
-            correlation_id=correlation_id,
-            created_at=now,
-            updated_at=now,
-        ),
+    new_row = dict(
+        workflow_id=workflow_id,
+        tenant=tenant,
+        channel=channel,
+        external_id=external_id,
+        order_number=order.number if order else None,
+        order_id=str(order.id) if order else None,
+        order_json=order_json,
+        order_updated_at=order.updated_at if order else None,
+        status="received",
+        posted=False,
+        cancelled=bool(fact and fact.get("type") == "cancelled"),
+        paid=bool(fact and fact.get("type") == "paid"),
+        pending=[fact] if fact else [],
+        correlation_id=correlation_id,
+        created_at=now,
+        updated_at=now,
     )
+    first = _insert_new(store, new_row)
     if first is not None:
         return True, True, first
     for attempt in range(3):
@@ -126,26 +124,7 @@ def record_order(
             with store.begin() as c:
                 r = _lock(c, workflow_id)
                 if r is None:
-                    c.execute(
-                        flow_orders.insert().values(
-                            workflow_id=workflow_id,
-                            tenant=tenant,
-                            channel=channel,
-                            external_id=external_id,
-                            order_number=order.number if order else None,
-                            order_id=str(order.id) if order else None,
-                            order_json=order_json,
-                            order_updated_at=order.updated_at if order else None,
-                            status="received",
-                            posted=False,
-                            cancelled=bool(fact and fact.get("type") == "cancelled"),
-                            paid=bool(fact and fact.get("type") == "paid"),
-                            pending=[fact] if fact else [],
-                            correlation_id=correlation_id,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
+                    c.execute(flow_orders.insert().values(**new_row))
                     row = _lock(c, workflow_id)
                     return True, True, _row(row)
                 changed = False
