@@ -222,16 +222,19 @@ class ErpGuard:
     def breaker_per_request(self) -> bool:
         return self.transport is not None and self.transport.breaker is self.breaker
 
+    def _held_back(self, op: str) -> CircuitOpenError:
+        self.stats.rejected_open += 1
+        return CircuitOpenError(
+            f"{self.system} is failing; call held back",
+            context={"system": self.system, "operation": op},
+            retry_after=max(0.05, self.breaker.retry_in()),
+        )
+
     async def call(self, op: str, tier: int, fn: Callable[[], Awaitable[T]]) -> T:
         if self.breaker_per_request:
             # the transport judges (and probes) per request; here only fail fast while it is open
             if self.breaker.state == BreakerState.OPEN:
-                self.stats.rejected_open += 1
-                raise CircuitOpenError(
-                    f"{self.system} is failing; call held back",
-                    context={"system": self.system, "operation": op},
-                    retry_after=max(0.05, self.breaker.retry_in()),
-                )
+                raise self._held_back(op)
         else:
             self.breaker.before_call()
         token = _tier.set(tier)
@@ -246,12 +249,7 @@ class ErpGuard:
         async with self._sem:
             # the breaker may have opened while we waited for the slot
             if self.breaker.state == BreakerState.OPEN:
-                self.stats.rejected_open += 1
-                raise CircuitOpenError(
-                    f"{self.system} is failing; call held back",
-                    context={"system": self.system, "operation": op},
-                    retry_after=max(0.05, self.breaker.retry_in()),
-                )
+                raise self._held_back(op)
             self.stats.calls += 1
             self.stats.by_op[op] = self.stats.by_op.get(op, 0) + 1
             started = time.monotonic()
