@@ -231,7 +231,33 @@ def _spawn_worker(cfg: Path, index: int, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([cli, "worker", "--config", str(cfg)], stdout=out, stderr=out, env=env)
 
 
-async def _burst_pg(n: int, limit: float, workers: int, workdir: Path) -> dict[str, Any]:
+def _workflow_seconds(url: str) -> dict[str, float]:
+    """From DBOS's own table: how long the burst's order workflows ran (dequeued -> done), and waited."""
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with eng.connect() as c:
+            row = c.execute(
+                sa.text(
+                    "SELECT avg(updated_at - started_at_epoch_ms), percentile_cont(0.9) WITHIN GROUP"
+                    " (ORDER BY updated_at - started_at_epoch_ms), avg(started_at_epoch_ms - created_at)"
+                    " FROM dbos.workflow_status WHERE workflow_uuid LIKE 'order:%'"
+                    " AND started_at_epoch_ms IS NOT NULL"
+                )
+            ).one()
+        return {"workflow_run_s_avg": round(float(row[0] or 0) / 1000, 3),
+                "workflow_run_s_p90": round(float(row[1] or 0) / 1000, 3),
+                "workflow_queued_s_avg": round(float(row[2] or 0) / 1000, 2)}  # fmt: skip
+    except Exception as exc:  # an instrument, not the measurement: never fail the run on it
+        return {"workflow_timing_error": repr(exc)[:200]}
+    finally:
+        eng.dispose()
+
+
+async def _burst_pg(
+    n: int, limit: float, workers: int, workdir: Path, concurrency: int = 20
+) -> dict[str, Any]:
     """The burst on PostgreSQL. ``workers`` = 0: one process runs everything (role ``all``), as ``burst``
     does on SQLite. ``workers`` >= 1: the benchmark process is the gateway (captures, runs no flow) and
     ``workers`` processes started with ``retailconnect worker --config`` share the DBOS queues and the
@@ -246,8 +272,11 @@ async def _burst_pg(n: int, limit: float, workers: int, workdir: Path) -> dict[s
         raise
     procs: list[subprocess.Popen[bytes]] = []
     hub = None
+    result: dict[str, Any] = {}
     try:
-        topo = topology(url, netsuite_url=sim.url, rps=limit, headroom=0.9, concurrency=20, dbos_url=url)
+        topo = topology(
+            url, netsuite_url=sim.url, rps=limit, headroom=0.9, concurrency=concurrency, dbos_url=url
+        )
         # a worker process cannot start simulators of its own; the burst never calls the channel (orders
         # are captured directly), so the channel's simulator system is left out, as in the e2e worker tests
         systems = {k: v for k, v in topo.systems.items() if k != "shopify"}
@@ -287,7 +316,7 @@ async def _burst_pg(n: int, limit: float, workers: int, workdir: Path) -> dict[s
         summary = sim.summary()
         requests = summary["count"] - before
         flows_cpu = sum(wcpu) if workers else cpu
-        return {
+        result = {
             "orders": n,
             "worker_processes": workers,
             "erp_limit_rps": limit,
@@ -311,6 +340,8 @@ async def _burst_pg(n: int, limit: float, workers: int, workdir: Path) -> dict[s
             "lost": max(0, n + warm - len(by_eid)),
             "duplicates": sum(1 for c in by_eid.values() if c > 1),
             "workflows_in_error": len(failed),
+            "workflow_errors": sorted({(w.error or "")[-240:] for w in failed})[:3],
+            "erp_policy_concurrency": concurrency,
         }
     finally:
         if hub is not None:
@@ -325,7 +356,10 @@ async def _burst_pg(n: int, limit: float, workers: int, workdir: Path) -> dict[s
                 p.kill()
                 p.wait(5)
         sim.stop()
+        if result:  # read once the processes have let their connections go (max_connections)
+            result.update(_workflow_seconds(url))
         drop()
+    return result
 
 
 async def main() -> None:
@@ -341,6 +375,12 @@ async def main() -> None:
         default="2",
         help="worker processes for the burst on PostgreSQL (burst_pg<N>); a comma list runs several"
         " (e.g. 0,1,2; 0 = one process runs everything)",
+    )
+    ap.add_argument(
+        "--burst-pg-concurrency",
+        type=int,
+        default=20,
+        help="the ERP policy's concurrency in the PostgreSQL burst (20, as the SQLite burst)",
     )
     args = ap.parse_args()
     pg_workers = [int(w) for w in args.burst_workers.split(",") if w.strip()]
@@ -364,7 +404,7 @@ async def main() -> None:
         if not args.skip_postgres and args.only in (None, "burst_pg"):
             for w in pg_workers:
                 key = f"burst_pg{w}"
-                out[key] = await _burst_pg(n_burst, 50.0, w, Path(d))
+                out[key] = await _burst_pg(n_burst, 50.0, w, Path(d), args.burst_pg_concurrency)
                 print(key, out[key], flush=True)
     for key in [k for k in out if k == "burst" or k.startswith("burst_pg")]:
         b = out[key]
