@@ -1,9 +1,10 @@
 """Group commit: small writes from concurrent requests share one transaction.
 
 SQLite has one writer; a dozen requests each committing their own idempotency row queue up behind the
-lock (and its busy back-off sleeps). ``GroupCommitter.run(op)`` queues ``op(conn)``; one background task
-takes everything queued, runs it in one transaction on a worker thread and hands each caller its
-result. ``run_bulk(executor, item)`` queues an item for a bulk executor ``executor(conn, items) ->
+lock (and its busy back-off sleeps). ``GroupCommitter.run(op)`` queues ``op(conn)``; one long-lived
+writer thread takes everything queued, runs it in one transaction and hands each caller its result
+on the caller's event loop (one ``call_soon_threadsafe`` per batch and loop: no per-batch thread-pool
+hand-off). ``run_bulk(executor, item)`` queues an item for a bulk executor ``executor(conn, items) ->
 results``: all items of one executor in a batch go to one call (one multi-row statement instead of one
 statement each: SQLAlchemy's per-statement cost dominates a SQLite commit). Under load a commit carries
 many operations; alone, an operation costs one commit as before. When a batch fails as a whole, its
@@ -12,19 +13,20 @@ operations are retried one transaction each so one bad operation only fails its 
 ``GroupCommitter.shared(store)`` is the process-wide writer of a store: the gateway's idempotency
 records and audit entries and a hub's durable capture rows share its transactions instead of queuing
 behind each other on SQLite's write lock (a second writer in the same process waits in SQLite's busy
-handler, which sleeps). The committer follows the running event loop: used from another loop (a new
-app or test), it starts a new background task there.
+handler, which sleeps). Callers on any event loop may share it: each is answered on its own loop. The
+writer thread starts on first use, ends after ``stop()`` (having committed what was queued before it)
+or after a while idle, and a later operation starts it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import queue
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from anyio import to_thread
 from sqlalchemy.engine import Connection
 
 __all__ = ["BulkExecutor", "GroupCommitter"]
@@ -34,19 +36,33 @@ Op = Callable[[Connection], Any]
 BulkExecutor = Callable[[Connection, Sequence[Any]], Sequence[Any]]
 # a queued entry: (single op, None, None) or (None, bulk executor, item)
 _Entry = tuple[Op | None, BulkExecutor | None, Any]
+# what the writer thread is handed: the entry, the caller's future and its loop
+_Item = tuple[_Entry, "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+# (future, value, is_exception): set on the future's loop
+_Outcome = tuple["asyncio.Future[Any]", Any, bool]
 
-
-_STOP: Any = ("stop", None, None)  # queued by stop(): commit what came before, then end the task
+_STOP: Any = ("stop", None, None)  # queued by stop(): commit what came before, then end the thread
+_IDLE_EXIT_S = 30.0  # an idle writer thread ends (a later operation starts another)
 _SHARED: weakref.WeakKeyDictionary[Any, GroupCommitter] = weakref.WeakKeyDictionary()
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    for fut, value, failed in outcomes:
+        if fut.done():
+            continue
+        if failed:
+            fut.set_exception(value)
+        else:
+            fut.set_result(value)
 
 
 class GroupCommitter:
     def __init__(self, store: Any, *, max_batch: int = 256) -> None:
         self.store = store
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[_Entry, asyncio.Future[Any]]] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._loop_ref: asyncio.AbstractEventLoop | None = None
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
         self.batches = 0
         self.ops = 0
 
@@ -58,57 +74,80 @@ class GroupCommitter:
             committer = _SHARED[store] = cls(store)
         return committer
 
-    def _ensure(self) -> asyncio.Queue[tuple[_Entry, asyncio.Future[Any]]]:
+    def _submit(self, entry: _Entry) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done() or self._loop_ref is not loop:
-            self._queue = asyncio.Queue()
-            self._loop_ref = loop
-            self._task = loop.create_task(self._loop(self._queue), name="gateway-group-commit")
-        assert self._queue is not None
-        return self._queue
+        fut: asyncio.Future[Any] = loop.create_future()
+        with self._lock:  # the writer checks for an empty queue under this lock before it ends
+            self._queue.put((entry, fut, loop))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._writer, name="gateway-group-commit", daemon=True)
+                self._thread.start()
+        return fut
 
     async def run(self, op: Callable[[Connection], T]) -> T:
-        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._ensure().put_nowait(((op, None, None), fut))
-        return await fut
+        result: T = await self._submit((op, None, None))
+        return result
 
     async def run_bulk(self, executor: BulkExecutor, item: Any) -> Any:
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._ensure().put_nowait(((None, executor, item), fut))
-        return await fut
+        return await self._submit((None, executor, item))
 
-    async def _loop(self, queue: asyncio.Queue[tuple[_Entry, asyncio.Future[Any]]]) -> None:
+    def _writer(self) -> None:
+        q = self._queue
         stopping = False
         while True:
-            batch = [await queue.get()]
-            while not queue.empty() and len(batch) < self.max_batch:
-                batch.append(queue.get_nowait())
-            stopping = stopping or any(e is _STOP for e, _ in batch)
-            batch = [(e, f) for e, f in batch if e is not _STOP]
-            if not batch:
-                if stopping and queue.empty():
-                    return
-                continue
-            entries = [e for e, _ in batch]
             try:
-                results = await to_thread.run_sync(self._commit, entries)
-            except Exception:
-                for entry, fut in batch:  # one transaction per operation: only the bad one fails
-                    try:
-                        res = await to_thread.run_sync(self._commit, [entry])
-                        if not fut.done():
-                            fut.set_result(res[0])
-                    except Exception as exc:
-                        if not fut.done():
-                            fut.set_exception(exc)
-            else:
-                self.batches += 1
-                self.ops += len(batch)
-                for (_, fut), res in zip(batch, results, strict=True):
-                    if not fut.done():
-                        fut.set_result(res)
-            if stopping and queue.empty():
-                return
+                first = q.get(timeout=_IDLE_EXIT_S)
+            except queue.Empty:
+                with self._lock:
+                    if q.empty():
+                        self._thread = None
+                        return
+                continue
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(q.get_nowait())
+                except queue.Empty:
+                    break
+            work = [it for it in batch if it[0] is not _STOP]
+            stops = [it for it in batch if it[0] is _STOP]
+            stopping = stopping or bool(stops)
+            outcomes = self._process(work) if work else []
+            outcomes += [(fut, None, False) for _, fut, _ in stops]
+            self._deliver(batch, outcomes)
+            if stopping:
+                with self._lock:
+                    if q.empty():
+                        self._thread = None
+                        return
+
+    def _process(self, work: list[_Item]) -> list[_Outcome]:
+        try:
+            results = self._commit([e for e, _, _ in work])
+        except Exception:
+            outcomes: list[_Outcome] = []
+            for entry, fut, _ in work:  # one transaction per operation: only the bad one fails
+                try:
+                    outcomes.append((fut, self._commit([entry])[0], False))
+                except Exception as exc:
+                    outcomes.append((fut, exc, True))
+            return outcomes
+        self.batches += 1
+        self.ops += len(work)
+        return [(fut, res, False) for (_, fut, _), res in zip(work, results, strict=True)]
+
+    @staticmethod
+    def _deliver(batch: list[_Item], outcomes: list[_Outcome]) -> None:
+        """One wake-up per event loop with callers in the batch."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        loop_of = {id(fut): loop for _, fut, loop in batch}
+        for out in outcomes:
+            by_loop.setdefault(loop_of[id(out[0])], []).append(out)
+        for loop, outs in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, outs)
+            except RuntimeError:  # that loop is closed: nobody is waiting there any more
+                pass
 
     def _commit(self, entries: list[_Entry]) -> list[Any]:
         with self.store.begin() as conn:
@@ -132,19 +171,9 @@ class GroupCommitter:
         return results
 
     async def stop(self) -> None:
-        """Commit what is queued, then stop the background task (a later operation starts it again;
+        """Commit what is queued, then end the writer thread (a later operation starts it again;
         callers sharing the committer are answered, not dropped)."""
-        task, queue = self._task, self._queue
-        if task is None or task.done() or queue is None:
-            return
-        if self._loop_ref is not asyncio.get_running_loop():  # its loop is gone: nothing to drain
-            self._task = None
-            return
-        queue.put_nowait((_STOP, asyncio.get_running_loop().create_future()))
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            raise
+        with self._lock:
+            if self._thread is None:
+                return
+        await self._submit(_STOP)
