@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .db import Store
+from .idempotency import _sqlite_datetime
 from .tables import audit_log
 
 __all__ = ["GENESIS", "AuditEntry", "AuditLog", "AuditVerification"]
@@ -40,6 +41,10 @@ def _row_hash(prev: str, at: datetime, actor: str, action: str, target: str | No
 
 _HEAD = sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
 _INSERT = audit_log.insert()
+_RAW_HEAD = "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1"
+_RAW_INSERT = (
+    "INSERT INTO audit_log (at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class AuditLog:
 
     def _append_many(self, c: Connection, entries: Iterable[AuditEntry]) -> int:
         prev = self._head(c)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for actor, action, target, details in entries:
             at = datetime.now(UTC)
             body = _canonical_json(details or {})
@@ -88,14 +93,31 @@ class AuditLog:
             )  # fmt: skip
             prev = digest
         if rows:
-            c.execute(_INSERT, rows)
+            if self.store.dialect == "sqlite":  # the driver connection, same transaction: no Core overhead
+                cur = c.connection.driver_connection.executemany(  # type: ignore[union-attr]
+                    _RAW_INSERT,
+                    [
+                        (_sqlite_datetime(r["at"]), r["actor"], r["action"], r["target"], r["details"],
+                         r["prev_hash"], r["hash"])
+                        for r in rows
+                    ],
+                )  # fmt: skip
+                cur.close()
+            else:
+                c.execute(_INSERT, rows)
         return len(rows)
 
     def _head(self, c: Connection) -> str:
         """The last row's hash, with the chain locked for this transaction (SQLite: its write lock)."""
-        if self.store.dialect == "postgresql":
-            c.execute(sa.text("SELECT pg_advisory_xact_lock(724012)"))
-        prev: str | None = c.execute(_HEAD).scalar()
+        if self.store.dialect != "sqlite":
+            if self.store.dialect == "postgresql":
+                c.execute(sa.text("SELECT pg_advisory_xact_lock(724012)"))
+            prev: str | None = c.execute(_HEAD).scalar()
+        else:
+            cur = c.connection.driver_connection.execute(_RAW_HEAD)  # type: ignore[union-attr]
+            row = cur.fetchone()
+            cur.close()
+            prev = row[0] if row else None
         return prev or GENESIS
 
     def _append(

@@ -11,6 +11,7 @@ batch, and only the keys already taken are read back.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,10 @@ class IdempotencyKeys:
         self.store = store
         self.stale_after = stale_after
         insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+        # SQLite: the hot writes go straight to the driver connection (same transaction): compiling and
+        # executing a Core statement costs more than SQLite spends on the rows
+        self._raw = store.dialect == "sqlite"
+        self._raw_claim_sql: dict[int, str] = {}
         # statements built once: building them per call costs more than running them
         self._claim_stmt = (
             insert(t).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(t.c.scope, t.c.key)
@@ -89,12 +94,19 @@ class IdempotencyKeys:
         first: dict[tuple[str, str], str] = {}  # each key's first request hash in this call
         for scope, key, req_hash in items:
             first.setdefault((scope, key), req_hash)
-        rows = [
-            {"scope": s, "key": k, "request_hash": h, "state": "in_flight", "created_at": now}
-            for (s, k), h in first.items()
-        ]
+        rows = (
+            []
+            if self._raw
+            else [
+                {"scope": s, "key": k, "request_hash": h, "state": "in_flight", "created_at": now}
+                for (s, k), h in first.items()
+            ]
+        )
         # no conflict aborts the statement (another process may hold some of these keys)
-        inserted = {(r.scope, r.key) for r in c.execute(self._claim_stmt, rows)}
+        if self._raw:
+            inserted = self._raw_claim(c, first, now)
+        else:
+            inserted = {(r.scope, r.key) for r in c.execute(self._claim_stmt, rows)}
         taken: dict[str, list[str]] = {}
         for scope, key in first:
             if (scope, key) not in inserted:
@@ -124,6 +136,28 @@ class IdempotencyKeys:
             out.append(claim)
         return out
 
+    def _raw_claim(
+        self, c: Connection, first: dict[tuple[str, str], str], now: datetime
+    ) -> set[tuple[str, str]]:
+        """The claim insert on SQLite's driver connection: one multi-row statement, as Core renders it."""
+        n = len(first)
+        sql = self._raw_claim_sql.get(n)
+        if sql is None:
+            sql = self._raw_claim_sql[n] = (
+                "INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at) VALUES "
+                + ", ".join(["(?, ?, ?, 'in_flight', ?)"] * n)
+                + " ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key"
+            )
+        at = _sqlite_datetime(now)
+        params: list[Any] = []
+        for (s, k), h in first.items():
+            params += (s, k, h, at)
+        cur = c.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+        try:
+            return {(s, k) for s, k in cur.fetchall()}
+        finally:
+            cur.close()
+
     def _judge(self, c: Connection, row: Any, req_hash: str, now: datetime) -> Claim:
         if row.request_hash != req_hash:
             return Claim("mismatch")
@@ -138,11 +172,33 @@ class IdempotencyKeys:
 
     def complete_many(self, c: Connection, items: Sequence[Mapping[str, Any]]) -> None:
         """Store the answers (items made by :func:`completion`) with one statement."""
+        if self._raw:
+            cur = c.connection.driver_connection.executemany(  # type: ignore[union-attr]
+                _RAW_COMPLETE,
+                [
+                    (i["b_status"], i["b_body"], json.dumps(i["b_headers"]), _sqlite_datetime(i["b_at"]),
+                     i["b_scope"], i["b_key"])
+                    for i in items
+                ],
+            )  # fmt: skip
+            cur.close()
+            return
         c.execute(self._complete_stmt, list(items))
 
     def release_in(self, c: Connection, scope: str, key: str) -> None:
         """Forget an in-flight claim (the request failed in a way a retry may fix)."""
         c.execute(sa.delete(t).where(t.c.scope == scope, t.c.key == key, t.c.state == "in_flight"))
+
+
+_RAW_COMPLETE = (
+    "UPDATE idempotency_keys SET state = 'completed', status = ?, body = ?, headers = ?, completed_at = ?"
+    " WHERE scope = ? AND key = ?"
+)
+
+
+def _sqlite_datetime(at: datetime) -> str:
+    """A datetime as SQLAlchemy's SQLite ``DateTime`` stores it (UTC wall time, microseconds)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def completion(
