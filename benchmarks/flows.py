@@ -14,6 +14,15 @@
   Targets: max_erp_rps <= erp_limit_rps, lost = duplicates = 0, drain within 15 %.
 - ``hub_cpu_ms_per_order``: the hub process's CPU time over the measured part, per order;
   ``hub_cpu_share``: that CPU time over the wall time (1.0 = one core busy: the run was CPU-bound).
+- ``burst_pg<N>`` (``--only burst_pg``, ``--burst-workers N[,M...]``, default 2): the same burst on
+  PostgreSQL (a fresh database per run), the benchmark process as the gateway (captures, runs no flow)
+  and N ``retailconnect worker --config FILE`` processes sharing the DBOS queues and the account-wide
+  governor through the database; N = 0: one process runs everything. Same keys as ``burst`` (``ratio`` =
+  ``drain_over_theoretical``; lost/duplicates read from the simulator), plus ``worker_cpu_share`` (per
+  worker), ``flows_cpu_ms_per_order``, ``workflows_in_error``/``workflow_errors`` and DBOS's own
+  ``workflow_run_s_avg``/``_p90`` (dequeued -> done): the ERP queue runs ``queue_concurrency`` workflows
+  at once across all workers, so drain can be no faster than that many / workflow run time.
+  ``--burst-pg-concurrency`` sets the ERP policy's concurrency (20 as in ``burst``).
 
 The simulator runs in its own process, at raised priority where permitted (its clock measures the rate).
 """
