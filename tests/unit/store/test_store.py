@@ -95,6 +95,29 @@ def test_idempotency_stale_claim_is_taken_over_once(store: Store) -> None:
         assert [x.state for x in k.claim_many(c, [("s", "k", "h"), ("s", "k", "h")])] == ["new", "in_flight"]
 
 
+def test_idempotency_sqlite_driver_writes_read_back_like_core_rows_and_roll_back(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from retailconnect.store.idempotency import completion
+    from retailconnect.store.tables import idempotency_keys
+
+    k = IdempotencyKeys(store)
+    before = datetime.now(UTC)
+    with store.begin() as c:
+        assert [x.state for x in k.claim_many(c, [("s", "a", "h"), ("s", "b", "h")])] == ["new", "new"]
+        k.complete_many(c, [completion("s", "a", 201, b"\x00ok", {"content-type": "application/json"})])
+    with store.connect() as c:
+        row = c.execute(sa.select(idempotency_keys).where(idempotency_keys.c.key == "a")).one()
+    assert row.state == "completed" and row.status == 201 and row.body == b"\x00ok"
+    assert row.headers == {"content-type": "application/json"}
+    for at in (row.created_at, row.completed_at):
+        assert abs((at.replace(tzinfo=UTC) if at.tzinfo is None else at) - before).total_seconds() < 60
+    with pytest.raises(RuntimeError), store.begin() as c:  # the driver writes share the transaction
+        k.claim_many(c, [("s", "c", "h")])
+        raise RuntimeError("rolled back")
+    assert k.claim("s", "c", "h").state == "new" and k.claim("s", "b", "h").state == "in_flight"
+
+
 def test_idempotency_lookup_of_taken_keys_uses_the_primary_key(sqlite_url: str) -> None:
     s = Store.open(sqlite_url)
     k = IdempotencyKeys(s)
