@@ -21,6 +21,7 @@ or after a while idle, and a later operation starts it again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 import weakref
@@ -63,6 +64,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._conn: Connection | None = None  # SQLite: the writer thread's connection between batches
         self.batches = 0
         self.ops = 0
 
@@ -100,6 +102,7 @@ class GroupCommitter:
             except queue.Empty:
                 with self._lock:
                     if q.empty():
+                        self._release_conn()
                         self._thread = None
                         return
                 continue
@@ -118,6 +121,7 @@ class GroupCommitter:
             if stopping:
                 with self._lock:
                     if q.empty():
+                        self._release_conn()
                         self._thread = None
                         return
 
@@ -150,8 +154,26 @@ class GroupCommitter:
                 pass
 
     def _commit(self, entries: list[_Entry]) -> list[Any]:
-        with self.store.begin() as conn:
-            return self._apply(conn, entries)
+        if getattr(self.store, "dialect", None) != "sqlite":
+            with self.store.begin() as conn:
+                return self._apply(conn, entries)
+        # SQLite: the writer thread keeps its connection between batches (a pool checkout and its reset
+        # per batch cost about as much as the commit); any failure closes it and the next batch takes a new one
+        conn = self._conn
+        if conn is None or conn.closed:
+            conn = self._conn = self.store.engine.connect()
+        try:
+            with conn.begin():
+                return self._apply(conn, entries)
+        except BaseException:
+            self._release_conn()
+            raise
+
+    def _release_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     @staticmethod
     def _apply(conn: Connection, entries: list[_Entry]) -> list[Any]:
