@@ -17,8 +17,8 @@
 - ``burst_pg<N>`` (``--only burst_pg``, ``--burst-workers N[,M...]``, default 2): the same burst on
   PostgreSQL (a fresh database per run), the benchmark process as the gateway (captures, runs no flow)
   and N ``retailconnect worker --config FILE`` processes sharing the DBOS queues and the account-wide
-  governor through the database; N = 0: one process runs everything. Same keys as ``burst`` (``ratio`` =
-  ``drain_over_theoretical``; lost/duplicates read from the simulator), plus ``worker_cpu_share`` (per
+  governor through the database; N = 0: one process runs everything. Same keys as ``burst`` (the same
+  function computes them; lost/duplicates read from the simulator), plus ``worker_cpu_share`` (per
   worker), ``flows_cpu_ms_per_order``, ``workflows_in_error``/``workflow_errors`` and DBOS's own
   ``workflow_run_s_avg``/``_p90`` (dequeued -> done): the ERP queue runs ``queue_concurrency`` workflows
   at once across all workers, so drain can be no faster than that many / workflow run time.
@@ -160,6 +160,37 @@ async def _throughput(store_url: str, dbos_url: str | None, n: int) -> dict[str,
         sim.stop()
 
 
+def _burst_figures(
+    sim: Any, n: int, warm: int, limit: float, before: int, capture_s: float, drain: float, cpu: float
+) -> dict[str, Any]:
+    """The burst keys both burst variants report, read from the simulator's own log and records: the ERP
+    requests counted during the burst set the theoretical drain; lost/duplicates from its sales orders
+    (``warm`` orders were posted before the burst)."""
+    by_eid: dict[str, int] = {}
+    for so in _sales_orders(sim.url):
+        by_eid[so["externalId"]] = by_eid.get(so["externalId"], 0) + int(so.get("created_count", 1))
+    summary = sim.summary()
+    requests = summary["count"] - before
+    return {
+        "orders": n,
+        "erp_limit_rps": limit,
+        "max_erp_rps": summary["max_rps"],
+        "erp_requests": requests,
+        "rejected_by_erp": summary.get("rejected_rate", 0),
+        "capture_s": round(capture_s, 2),
+        "drain_s": round(drain, 2),
+        "requests_per_order": round(requests / n, 3),
+        "theoretical_drain_s": round(requests / limit, 2),
+        "theoretical_basis": f"{requests} ERP requests counted by the simulator during the burst"
+        f" ({requests / n:.2f} per order) / {limit:g} req/s",
+        "drain_over_theoretical": round(drain / (requests / limit), 3) if requests else None,
+        "hub_cpu_ms_per_order": round(1000 * cpu / n, 1),
+        "hub_cpu_share": round(cpu / drain, 2),
+        "lost": max(0, n + warm - len(by_eid)),
+        "duplicates": sum(1 for c in by_eid.values() if c > 1),
+    }
+
+
 async def _burst(store_url: str, n: int, limit: float) -> dict[str, Any]:
     sim = _sim(limit)
     topo = topology(store_url, netsuite_url=sim.url, rps=limit, headroom=0.9, concurrency=20)
@@ -173,30 +204,7 @@ async def _burst(store_url: str, n: int, limit: float) -> dict[str, Any]:
         capture_s = time.monotonic() - t0
         done = await _wait_posted(sim.url, n + 5, 20 * n / limit + 120)
         drain, cpu = done - t0, time.process_time() - cpu0
-        sos = _sales_orders(sim.url)
-        by_eid: dict[str, int] = {}
-        for so in sos:
-            by_eid[so["externalId"]] = by_eid.get(so["externalId"], 0) + int(so.get("created_count", 1))
-        summary = sim.summary()
-        requests = summary["count"] - before
-        return {
-            "orders": n,
-            "erp_limit_rps": limit,
-            "max_erp_rps": summary["max_rps"],
-            "erp_requests": requests,
-            "rejected_by_erp": summary.get("rejected_rate", 0),
-            "capture_s": round(capture_s, 2),
-            "drain_s": round(drain, 2),
-            "requests_per_order": round(requests / n, 3),
-            "theoretical_drain_s": round(requests / limit, 2),
-            "theoretical_basis": f"{requests} ERP requests counted by the simulator during the burst"
-            f" ({requests / n:.2f} per order) / {limit:g} req/s",
-            "drain_over_theoretical": round(drain / (requests / limit), 3) if requests else None,
-            "hub_cpu_ms_per_order": round(1000 * cpu / n, 1),
-            "hub_cpu_share": round(cpu / drain, 2),
-            "lost": max(0, n + 5 - len(by_eid)),
-            "duplicates": sum(1 for c in by_eid.values() if c > 1),
-        }
+        return _burst_figures(sim, n, 5, limit, before, capture_s, drain, cpu)
     finally:
         await hub.stop()
         sim.stop()
@@ -318,36 +326,14 @@ async def _burst_pg(
         drain, cpu = done - t0, time.process_time() - cpu0
         failed = await hub.services.engine.workflows(status="ERROR", prefix="order:", limit=None)
         wcpu = [round(_proc_cpu_s(p.pid) - c, 2) for p, c in zip(procs, wcpu0, strict=True)]
-        sos = _sales_orders(sim.url)
-        by_eid: dict[str, int] = {}
-        for so in sos:
-            by_eid[so["externalId"]] = by_eid.get(so["externalId"], 0) + int(so.get("created_count", 1))
-        summary = sim.summary()
-        requests = summary["count"] - before
         flows_cpu = sum(wcpu) if workers else cpu
         result = {
-            "orders": n,
+            # hub_cpu_*: the benchmark process (gateway, or everything when workers = 0)
+            **_burst_figures(sim, n, warm, limit, before, capture_s, drain, cpu),
             "worker_processes": workers,
-            "erp_limit_rps": limit,
-            "max_erp_rps": summary["max_rps"],
-            "erp_requests": requests,
-            "rejected_by_erp": summary.get("rejected_rate", 0),
-            "capture_s": round(capture_s, 2),
-            "drain_s": round(drain, 2),
-            "requests_per_order": round(requests / n, 3),
-            "theoretical_drain_s": round(requests / limit, 2),
-            "theoretical_basis": f"{requests} ERP requests counted by the simulator during the burst"
-            f" ({requests / n:.2f} per order) / {limit:g} req/s",
-            "drain_over_theoretical": round(drain / (requests / limit), 3) if requests else None,
-            "ratio": round(drain / (requests / limit), 3) if requests else None,
-            # the benchmark process (gateway, or everything when workers = 0)
-            "hub_cpu_ms_per_order": round(1000 * cpu / n, 1),
-            "hub_cpu_share": round(cpu / drain, 2),
             # the processes running flows: CPU per order, and per worker over the wall time
             "flows_cpu_ms_per_order": round(1000 * flows_cpu / n, 1),
             "worker_cpu_share": [round(c / drain, 2) for c in wcpu],
-            "lost": max(0, n + warm - len(by_eid)),
-            "duplicates": sum(1 for c in by_eid.values() if c > 1),
             "workflows_in_error": len(failed),
             "workflow_errors": sorted({(w.error or "")[-240:] for w in failed})[:3],
             "erp_policy_concurrency": concurrency,
