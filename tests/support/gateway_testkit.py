@@ -26,6 +26,7 @@ from retailconnect.connectors._kit.webhooks import Delivery
 from retailconnect.errors import NotFoundError, TransientError, WebhookSignatureError
 from retailconnect.gateway import ConsumerStore, GatewaySettings, create_app
 from retailconnect.store import AuditLog, Bindings, PayloadArchive, Store
+from retailconnect.store.projections.availability import AvailabilityView
 
 SHOP_SECRET = "shpss_test_secret"
 
@@ -59,18 +60,6 @@ class Capture:
     order_id: UUID | None
     workflow_id: str
     reasons: list[str] = field(default_factory=list)
-
-
-@dataclass
-class View:
-    sku: str
-    location: str | None
-    available: int
-    on_hand: int
-    reserved: int
-    safety_stock: int
-    as_of: datetime
-    stale: bool = False
 
 
 class FakeExceptions:
@@ -195,9 +184,11 @@ class FakeHub:
         if self.erp_down:
             raise TransientError("ERP unavailable")
 
-    async def availability(self, sku: str, location: str | None, *, tenant: str) -> View:
+    async def availability(self, sku: str, location: str | None, *, tenant: str) -> AvailabilityView:
         await self._erp()
-        return View(sku, location, 7 if tenant == "brand-a" else 70, 10, 2, 1, datetime.now(UTC))
+        return AvailabilityView(
+            sku, location, 7 if tenant == "brand-a" else 70, 10, 2, 1, datetime.now(UTC), False
+        )
 
     async def price_check(self, sku: str, *, channel: str | None, tenant: str) -> tuple[Money | None, bool]:
         await self._erp()
