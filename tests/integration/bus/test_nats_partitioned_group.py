@@ -163,8 +163,10 @@ async def test_two_processes_share_a_group_in_key_order_and_survive_a_kill(
         _check_order(rows, duplicates=True)
         assert {(k, s) for k, s, _ in rows} == {(f"SO-{k}", s) for k in range(KEYS) for s in range(40)}
         after = rows[killed_at:]
-        assert {w for _, _, w in after} == {"a"}
-        assert {k for k, _, _ in after} & keys_of["b"], "a handled keys b had"
+        assert {w for _, _, w in after} <= {"a"}, "nothing is handled by the killed process"
+        if killed_at < 40 * KEYS:  # b held unfinished work at the kill (a loaded machine can finish first)
+            assert {k for k, _, _ in after} & keys_of["b"], "a handled keys b had"
+        # either way a takes b's partition leases over once they expire
         owners = await _owners(pub)
         assert len(set(owners)) == 1 and None not in owners, f"a holds every partition: {owners}"
     finally:
